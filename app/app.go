@@ -1,0 +1,98 @@
+// Package app wires migratebot together from its config, secrets and Redis:
+// the adapters, the engine, the queue and the HTTP routes. `serve`, the
+// sandbox and the end-to-end tests all build the bot through it, so they run
+// the same bot.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/bot/github"
+	"github.com/migratebot/migratebot/bot/redisstore"
+	"github.com/migratebot/migratebot/bot/slack"
+	"github.com/migratebot/migratebot/clock"
+	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/handlers"
+	"github.com/migratebot/migratebot/templates"
+)
+
+// Options are what the bot is built from.
+type Options struct {
+	Config  *config.Config
+	Secrets config.Secrets
+	Redis   goredis.UniversalClient
+	// Clock defaults to the wall clock.
+	Clock clock.Clock
+	Log   *slog.Logger
+	// Replica names this process among the workers; default "replica".
+	Replica string
+	// KeyPrefix prefixes every Redis key; default "mb".
+	KeyPrefix string
+}
+
+// App is a built bot.
+type App struct {
+	Config  *config.Config
+	Engine  *bot.Engine
+	Store   *redisstore.Store
+	Queue   *redisstore.Queue
+	GitHub  *github.Client
+	Handler http.Handler
+	log     *slog.Logger
+}
+
+// New builds the bot. It calls nothing outside the process.
+func New(o Options) (*App, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Replica == "" {
+		o.Replica = "replica"
+	}
+	tmpl, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	gh, err := github.New(github.Config{
+		AppID: o.Config.GitHub.AppID, PrivateKey: o.Secrets.GitHubPrivateKey,
+		APIURL: o.Config.GitHub.APIURL, Timeout: time.Duration(o.Config.GitHub.Timeout), Log: o.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
+	chat := slack.New(o.Secrets.SlackBotToken, o.Config.Slack.APIURL, time.Duration(o.Config.Slack.Timeout))
+	store := redisstore.New(o.Redis, o.KeyPrefix)
+	queue := redisstore.NewQueue(o.Redis, o.KeyPrefix, o.Replica, o.Log)
+	engine := bot.NewEngine(bot.Deps{
+		Config: o.Config, Store: store, Repos: gh, Chat: chat, Clock: o.Clock, Templates: tmpl, Log: o.Log,
+	})
+	mux := handlers.Mux(handlers.Routes{
+		SlackCommands:     &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log},
+		SlackInteractions: &handlers.SlackInteractions{Secret: o.Secrets.SlackSigningSecret, Queue: queue, Log: o.Log},
+		GitHubWebhooks:    &handlers.GitHubWebhooks{Secret: o.Secrets.GitHubWebhookSecret, Queue: queue, Installations: gh, Log: o.Log},
+		Ready:             store.Ping,
+	})
+	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, log: o.Log}, nil
+}
+
+// RunWorkers runs the configured number of workers until ctx is done, then
+// lets the jobs in hand finish.
+func (a *App) RunWorkers(ctx context.Context) error {
+	return a.Queue.Run(ctx, a.Config.Workers, a.Engine.Handle)
+}
+
+// Drain runs every queued job to the end, one at a time, and returns how
+// many it ran.
+func (a *App) Drain(ctx context.Context) (int, error) {
+	return a.Queue.Drain(ctx, a.Engine.Handle)
+}

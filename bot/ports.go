@@ -1,0 +1,120 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// The errors adapters return that the domain acts on.
+var (
+	// ErrNotFound: no such migration, index entry or file.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a migration for the service is already active (it is frozen).
+	ErrExists = errors.New("already exists")
+	// ErrConflict: a save lost to another writer (stale version).
+	ErrConflict = errors.New("saved by someone else meanwhile")
+	// ErrLocked: another worker holds the migration's lock.
+	ErrLocked = errors.New("locked")
+	// ErrDuplicate: a webhook delivery id already seen (a redelivery).
+	ErrDuplicate = errors.New("duplicate delivery")
+)
+
+// Store keeps migrations and the indexes that find them. Every method is safe
+// for concurrent use by several replicas.
+type Store interface {
+	// Create saves a new active migration, or returns ErrExists.
+	Create(ctx context.Context, m *Migration) error
+	// Load returns the active migration of a service, or ErrNotFound.
+	Load(ctx context.Context, key ServiceKey) (*Migration, error)
+	// Save writes m if its Version is the stored one, then bumps m.Version;
+	// otherwise ErrConflict. A migration saved with a status other than
+	// active is archived and the service unfrozen.
+	Save(ctx context.Context, m *Migration) error
+	// Active lists the services with an active migration.
+	Active(ctx context.Context) ([]ServiceKey, error)
+
+	// Lock takes the migration's lock for at most ttl, or returns ErrLocked.
+	// The returned func releases it, only if still held by this caller.
+	Lock(ctx context.Context, key ServiceKey, ttl time.Duration) (unlock func(), err error)
+
+	// IndexPR and FindPR map a pull request to its migration.
+	IndexPR(ctx context.Context, repo string, number int, key ServiceKey) error
+	FindPR(ctx context.Context, repo string, number int) (ServiceKey, error)
+	// IndexThread and FindThread map a Slack thread to its migration.
+	IndexThread(ctx context.Context, t Thread, key ServiceKey) error
+	FindThread(ctx context.Context, t Thread) (ServiceKey, error)
+	// SetLastUsed and LastUsed remember the migration a Slack user last
+	// worked on in a channel.
+	SetLastUsed(ctx context.Context, team, channel, user string, key ServiceKey) error
+	LastUsed(ctx context.Context, team, channel, user string) (ServiceKey, error)
+}
+
+// ChangeSpec is a change to write as one commit on one branch and one PR.
+type ChangeSpec struct {
+	Repo       string // owner/name
+	BaseBranch string
+	Branch     string
+	// Files maps a path to its whole new content.
+	Files         map[string][]byte
+	CommitMessage string
+	Title         string
+	Body          string
+	Labels        []string
+	Reviewers     []string
+}
+
+// PullRequest is what the repo host says about an opened PR.
+type PullRequest struct {
+	Number int
+	URL    string
+	// Resumed is true when the PR already existed (a retried or crashed step).
+	Resumed bool
+}
+
+// Repos reads files from and writes changes to repos (GitHub).
+type Repos interface {
+	// ReadFile returns a file's content at ref, or an error wrapping ErrNotFound.
+	ReadFile(ctx context.Context, repo, ref, path string) ([]byte, error)
+	// OpenChange writes spec as one commit on spec.Branch and opens its PR.
+	// It is idempotent: an open PR for the branch is returned, not duplicated.
+	OpenChange(ctx context.Context, spec ChangeSpec) (PullRequest, error)
+}
+
+// Message is what the bot says in chat: mrkdwn text and optional buttons.
+type Message struct {
+	Text    string
+	Buttons []Button
+}
+
+// Button is a chat button that runs a command when pressed.
+type Button struct {
+	ActionID string // "migrate:next"
+	Text     string
+	Value    string // the service key the command applies to
+	Style    string // "", "primary" or "danger"
+}
+
+// Chat is where the bot talks to people (Slack).
+type Chat interface {
+	// Post posts a message in a channel, in a thread when threadTS is set,
+	// and returns its ts.
+	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
+	// Update replaces a posted message.
+	Update(ctx context.Context, channel, ts string, m Message) error
+	// Ephemeral shows a message to one user alone.
+	Ephemeral(ctx context.Context, channel, user string, m Message) error
+}
+
+// Clock tells the time; the sandbox and tests use a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// Queue takes jobs for the workers.
+type Queue interface {
+	Enqueue(ctx context.Context, job Job) error
+	// EnqueueDelivery enqueues a webhook's job unless its delivery id was
+	// already seen, in which case it returns ErrDuplicate.
+	EnqueueDelivery(ctx context.Context, deliveryID string, job Job) error
+}

@@ -1,0 +1,186 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/migratebot/migratebot/bot"
+)
+
+var _ bot.Queue = (*Queue)(nil)
+
+// Queue is the job queue: a Redis stream read by a consumer group, so that
+// any replica's worker may take any job and a job is handled by one of them.
+type Queue struct {
+	rdb      goredis.UniversalClient
+	stream   string
+	group    string
+	prefix   string
+	consumer string
+	log      *slog.Logger
+	// Attempts is how many times a failing job is tried before it is
+	// dropped (and logged).
+	attempts int
+}
+
+// NewQueue returns the queue; consumer names this replica.
+func NewQueue(rdb goredis.UniversalClient, prefix, consumer string, log *slog.Logger) *Queue {
+	if prefix == "" {
+		prefix = "mb"
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{rdb: rdb, prefix: prefix, stream: prefix + ":jobs", group: "workers", consumer: consumer, log: log, attempts: 3}
+}
+
+// Enqueue adds a job.
+func (q *Queue) Enqueue(ctx context.Context, job bot.Job) error {
+	data, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("encode job: %w", err)
+	}
+	err = q.rdb.XAdd(ctx, &goredis.XAddArgs{
+		Stream: q.stream,
+		MaxLen: 100_000, Approx: true,
+		Values: map[string]any{"job": data},
+	}).Err()
+	if err != nil {
+		return fmt.Errorf("enqueue %s job: %w", job.Kind, err)
+	}
+	return nil
+}
+
+// EnqueueDelivery adds a job for a webhook delivery unless that delivery id
+// was seen in the last 72 hours (GitHub redelivers with the same id). It
+// returns bot.ErrDuplicate for a redelivery.
+func (q *Queue) EnqueueDelivery(ctx context.Context, deliveryID string, job bot.Job) error {
+	key := q.prefix + ":delivery:" + deliveryID
+	fresh, err := q.rdb.SetNX(ctx, key, "1", deliveryTTL).Result()
+	if err != nil {
+		return fmt.Errorf("record delivery %s: %w", deliveryID, err)
+	}
+	if !fresh {
+		return bot.ErrDuplicate
+	}
+	if err := q.Enqueue(ctx, job); err != nil {
+		// Forget the id so that GitHub's retry of this delivery is taken.
+		if delErr := q.rdb.Del(context.WithoutCancel(ctx), key).Err(); delErr != nil {
+			q.log.ErrorContext(ctx, "could not forget a delivery that was not queued", "delivery_id", deliveryID, "err", delErr)
+		}
+		return err
+	}
+	return nil
+}
+
+func (q *Queue) ensureGroup(ctx context.Context) error {
+	err := q.rdb.XGroupCreateMkStream(ctx, q.stream, q.group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+// Handler runs one job; an error means try again.
+type Handler func(ctx context.Context, job bot.Job) error
+
+// Run has workers take jobs until ctx is done, then waits for the jobs in
+// hand to finish (each with up to a minute more) and returns.
+func (q *Queue) Run(ctx context.Context, workers int, handle Handler) error {
+	if err := q.ensureGroup(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() { q.work(ctx, fmt.Sprintf("%s-%d", q.consumer, i), handle) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (q *Queue) work(ctx context.Context, consumer string, handle Handler) {
+	for ctx.Err() == nil {
+		if _, err := q.take(ctx, consumer, time.Second, handle); err != nil && ctx.Err() == nil {
+			q.log.ErrorContext(ctx, "read jobs", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// Drain takes and runs every job waiting now, one at a time, and returns how
+// many it ran. The sandbox uses it to run each script line to completion.
+func (q *Queue) Drain(ctx context.Context, handle Handler) (int, error) {
+	if err := q.ensureGroup(ctx); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		n, err := q.take(ctx, q.consumer, -1, handle)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// take reads one job (blocking up to block; -1 for not at all), runs it and
+// acknowledges it.
+func (q *Queue) take(ctx context.Context, consumer string, block time.Duration, handle Handler) (int, error) {
+	res, err := q.rdb.XReadGroup(ctx, &goredis.XReadGroupArgs{
+		Group: q.group, Consumer: consumer, Streams: []string{q.stream, ">"}, Count: 1, Block: block,
+	}).Result()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range res {
+		for _, msg := range s.Messages {
+			n++
+			q.runOne(ctx, msg, handle)
+		}
+	}
+	return n, nil
+}
+
+func (q *Queue) runOne(ctx context.Context, msg goredis.XMessage, handle Handler) {
+	// The job runs to the end even if the worker is told to stop: a half-run
+	// job is worse than a late shutdown.
+	jobCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+	defer cancel()
+	var job bot.Job
+	raw, _ := msg.Values["job"].(string)
+	if err := json.Unmarshal([]byte(raw), &job); err != nil {
+		q.log.ErrorContext(ctx, "dropping a job that cannot be decoded", "id", msg.ID, "err", err)
+	} else {
+		log := q.log.With("job", msg.ID, "kind", job.Kind, "delivery_id", job.DeliveryID)
+		for attempt := 1; ; attempt++ {
+			err := handle(jobCtx, job)
+			if err == nil {
+				break
+			}
+			if attempt >= q.attempts {
+				log.ErrorContext(ctx, "job failed; giving up", "attempts", attempt, "err", err)
+				break
+			}
+			log.WarnContext(ctx, "job failed; retrying", "attempt", attempt, "err", err)
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+	}
+	if err := q.rdb.XAck(jobCtx, q.stream, q.group, msg.ID).Err(); err != nil {
+		q.log.ErrorContext(ctx, "ack job", "id", msg.ID, "err", err)
+	}
+}

@@ -1,0 +1,130 @@
+// Command migratebot moves services to new infrastructure by weighted DNS
+// cutover, from Slack and from pull requests.
+//
+//	migratebot serve --config FILE       run the bot (secrets from the environment)
+//	migratebot sandbox [--script FILE] [--json]
+//	                                     run the bot against emulators, from a script or the terminal
+//	migratebot version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/migratebot/migratebot/app"
+	"github.com/migratebot/migratebot/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage:
+  migratebot serve --config FILE
+  migratebot sandbox [--script FILE] [--json]
+  migratebot version`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "migratebot:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("no command\n" + usage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "sandbox":
+		return runSandbox(ctx, args[1:], stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "migratebot", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return errors.New("serve needs --config FILE\n" + usage)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	secrets, err := config.LoadSecrets(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	redisURL := cfg.Redis.URL
+	if env := os.Getenv("REDIS_URL"); env != "" {
+		redisURL = env
+	}
+	if redisURL == "" {
+		return errors.New("no Redis: set redis.url in the config or REDIS_URL")
+	}
+	opt, err := goredis.ParseURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("redis url: %w", err)
+	}
+	rdb := goredis.NewClient(opt)
+	defer rdb.Close()
+	host, _ := os.Hostname()
+	bot, err := app.New(app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr: cfg.Listen, Handler: bot.Handler,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+	}
+	workersDone := make(chan error, 1)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	go func() { workersDone <- bot.RunWorkers(workCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ListenAndServe() }()
+	log.Info("migratebot serving", "addr", cfg.Listen, "version", version, "workers", cfg.Workers)
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		<-workersDone
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop taking requests, then let the workers finish the jobs in hand.
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	stopWork()
+	return <-workersDone
+}

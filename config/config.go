@@ -1,0 +1,411 @@
+// Package config is migratebot's configuration: its schema, strict loading,
+// defaults, and validation that reports every problem at once. Secrets are
+// never in the file: see Secrets.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Listen is the HTTP address of `serve`, e.g. ":8080".
+	Listen string `yaml:"listen"`
+	// Workers is how many jobs one replica runs at once.
+	Workers int         `yaml:"workers"`
+	Redis   RedisConfig `yaml:"redis"`
+	GitHub  GitHub      `yaml:"github"`
+	Slack   Slack       `yaml:"slack"`
+	// Playbooks by name; "default" always exists.
+	Playbooks    map[string]Playbook     `yaml:"playbooks"`
+	Environments map[string]*Environment `yaml:"environments"`
+	Services     map[string]*Service     `yaml:"services"`
+}
+
+// RedisConfig says where Redis is. REDIS_URL in the environment wins over URL.
+type RedisConfig struct {
+	URL string `yaml:"url"`
+}
+
+// GitHub is the GitHub App's public settings. Its private key and webhook
+// secret come from the environment (see Secrets).
+type GitHub struct {
+	AppID int64 `yaml:"app_id"`
+	// APIURL is https://api.github.com/ or a GitHub Enterprise Server's
+	// https://HOST/api/v3/.
+	APIURL string `yaml:"api_url"`
+	// Timeout bounds each call to GitHub.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Slack is the Slack app's public settings. Its bot token and signing secret
+// come from the environment (see Secrets).
+type Slack struct {
+	// APIURL is Slack's Web API base; empty means https://slack.com/api/.
+	APIURL  string   `yaml:"api_url"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Playbook is the ordered steps of a migration. For now: the weight targets.
+type Playbook struct {
+	// Weights are the new side's target weights, ascending, ending at 100.
+	Weights []int64 `yaml:"weights"`
+}
+
+// Environment is where the new platform lives.
+type Environment struct {
+	// EnvConfigRepo is "owner/name" of the repo holding the DNS weights files.
+	EnvConfigRepo string `yaml:"env_config_repo"`
+	// BaseBranch of EnvConfigRepo; default "main".
+	BaseBranch string `yaml:"base_branch"`
+	// ProxyRepo is "owner/name" of the proxy config repo (proxy mode).
+	ProxyRepo string `yaml:"proxy_repo"`
+	// Tickets says where change tickets go.
+	Tickets Tickets `yaml:"tickets"`
+	// Soak is the wait after a merge before the next weight step.
+	Soak Duration `yaml:"soak"`
+	// StepLimit is the largest weight change one step may make, in points.
+	StepLimit    int64 `yaml:"step_limit"`
+	AutoRollback bool  `yaml:"auto_rollback"`
+	// People lists who may do what, by Slack user id and GitHub login.
+	People People `yaml:"people"`
+}
+
+// Tickets says which change-control system an environment uses.
+type Tickets struct {
+	// System is "github" (issues in Repo), "jira" or "servicenow".
+	System string `yaml:"system"`
+	Repo   string `yaml:"repo"`
+}
+
+// People are an environment's roles. Slack users are named by their user id
+// (U…): ids never change, display names do.
+type People struct {
+	// Engineers may run every command.
+	Engineers []string `yaml:"engineers"`
+	// Approvers review changes; they may read status but not change weights.
+	Approvers []string `yaml:"approvers"`
+	// Admins may do everything engineers may, and force what gates refuse.
+	Admins []string `yaml:"admins"`
+	// GitHubApprovers are GitHub logins requested as reviewers on every PR.
+	GitHubApprovers []string `yaml:"github_approvers"`
+}
+
+// Role is what a Slack user may do in an environment.
+type Role int
+
+// Roles, weakest first.
+const (
+	RoleNone Role = iota
+	RoleApprover
+	RoleEngineer
+	RoleAdmin
+)
+
+func (r Role) String() string {
+	return [...]string{"none", "approver", "engineer", "admin"}[r]
+}
+
+// RoleOf returns the strongest role the Slack user has in the environment.
+func (e *Environment) RoleOf(slackUser string) Role {
+	switch {
+	case slices.Contains(e.People.Admins, slackUser):
+		return RoleAdmin
+	case slices.Contains(e.People.Engineers, slackUser):
+		return RoleEngineer
+	case slices.Contains(e.People.Approvers, slackUser):
+		return RoleApprover
+	}
+	return RoleNone
+}
+
+// Service is one application being moved, in one environment.
+type Service struct {
+	Environment string `yaml:"environment"`
+	Playbook    string `yaml:"playbook"`
+	// Mode is how traffic reaches the new DNS entry: "proxy" or "cname".
+	Mode    string      `yaml:"mode"`
+	Weights WeightsFile `yaml:"weights"`
+}
+
+// WeightsFile says where and how a service's weights are written.
+type WeightsFile struct {
+	// Path in the environment's env-config repo.
+	Path string `yaml:"path"`
+	// Format is "yaml" (a sources list) or "terraform" (aws_route53_record
+	// weighted records; not editable yet).
+	Format string `yaml:"format"`
+	// OldSource and NewSource name the two weighted sources in the file.
+	OldSource string `yaml:"old_source"`
+	NewSource string `yaml:"new_source"`
+}
+
+// Duration is a time.Duration written as "30m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 30m or 2h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Load reads, decodes strictly, applies defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes a config strictly (unknown keys are errors), applies the
+// defaults and validates it.
+func Parse(data []byte) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the config is empty")
+		}
+		return nil, err
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// DefaultWeights are the default playbook's weight targets.
+var DefaultWeights = []int64{10, 25, 50, 75, 100}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.GitHub.APIURL == "" {
+		c.GitHub.APIURL = "https://api.github.com/"
+	}
+	if c.GitHub.Timeout == 0 {
+		c.GitHub.Timeout = Duration(15 * time.Second)
+	}
+	if c.Slack.Timeout == 0 {
+		c.Slack.Timeout = Duration(10 * time.Second)
+	}
+	if c.Playbooks == nil {
+		c.Playbooks = map[string]Playbook{}
+	}
+	if _, ok := c.Playbooks["default"]; !ok {
+		c.Playbooks["default"] = Playbook{Weights: slices.Clone(DefaultWeights)}
+	}
+	for name, p := range c.Playbooks {
+		if len(p.Weights) == 0 {
+			p.Weights = slices.Clone(DefaultWeights)
+			c.Playbooks[name] = p
+		}
+	}
+	for _, e := range c.Environments {
+		if e == nil {
+			continue
+		}
+		if e.BaseBranch == "" {
+			e.BaseBranch = "main"
+		}
+		if e.Soak == 0 {
+			e.Soak = Duration(30 * time.Minute)
+		}
+		if e.StepLimit == 0 {
+			e.StepLimit = 25
+		}
+		if e.Tickets.System == "" {
+			e.Tickets.System = "github"
+		}
+	}
+	for _, s := range c.Services {
+		if s == nil {
+			continue
+		}
+		if s.Playbook == "" {
+			s.Playbook = "default"
+		}
+		if s.Weights.Format == "" {
+			s.Weights.Format = "yaml"
+		}
+	}
+}
+
+var (
+	repoName    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+)
+
+// Validate returns every problem in the config at once, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Workers < 1 || c.Workers > 256 {
+		bad("workers", "must be between 1 and 256, not %d", c.Workers)
+	}
+	if c.GitHub.AppID <= 0 {
+		bad("github.app_id", "is required (the GitHub App's numeric id)")
+	}
+	if !strings.HasPrefix(c.GitHub.APIURL, "http://") && !strings.HasPrefix(c.GitHub.APIURL, "https://") {
+		bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
+	}
+	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
+		bad("slack.api_url", "%q must end with /", c.Slack.APIURL)
+	}
+	for _, name := range sortedKeys(c.Playbooks) {
+		p := c.Playbooks[name]
+		field := "playbooks." + name + ".weights"
+		prev := int64(-1)
+		for i, w := range p.Weights {
+			if w < 1 || w > 100 {
+				bad(field, "%d is not a weight from 1 to 100", w)
+			}
+			if w <= prev {
+				bad(field, "must rise: %d follows %d", w, prev)
+			}
+			prev = w
+			if i == len(p.Weights)-1 && w != 100 {
+				bad(field, "must end at 100, not %d", w)
+			}
+		}
+	}
+	if len(c.Environments) == 0 {
+		bad("environments", "at least one environment is required")
+	}
+	for _, name := range sortedKeys(c.Environments) {
+		e := c.Environments[name]
+		f := "environments." + name
+		if e == nil {
+			bad(f, "is empty")
+			continue
+		}
+		if !repoName.MatchString(e.EnvConfigRepo) {
+			bad(f+".env_config_repo", "%q is not owner/name", e.EnvConfigRepo)
+		}
+		if e.ProxyRepo != "" && !repoName.MatchString(e.ProxyRepo) {
+			bad(f+".proxy_repo", "%q is not owner/name", e.ProxyRepo)
+		}
+		switch e.Tickets.System {
+		case "github":
+			if e.Tickets.Repo != "" && !repoName.MatchString(e.Tickets.Repo) {
+				bad(f+".tickets.repo", "%q is not owner/name", e.Tickets.Repo)
+			}
+		case "jira", "servicenow":
+		default:
+			bad(f+".tickets.system", "%q is not one of github, jira, servicenow", e.Tickets.System)
+		}
+		if e.Soak < 0 {
+			bad(f+".soak", "must not be negative")
+		}
+		if e.StepLimit < 1 || e.StepLimit > 100 {
+			bad(f+".step_limit", "%d is not between 1 and 100", e.StepLimit)
+		}
+		for role, ids := range map[string][]string{"engineers": e.People.Engineers, "approvers": e.People.Approvers, "admins": e.People.Admins} {
+			for _, id := range ids {
+				if !slackUserID.MatchString(id) {
+					bad(f+".people."+role, "%q is not a Slack user id (U… or W…)", id)
+				}
+			}
+		}
+	}
+	if len(c.Services) == 0 {
+		bad("services", "at least one service is required")
+	}
+	for _, name := range sortedKeys(c.Services) {
+		s := c.Services[name]
+		f := "services." + name
+		if s == nil {
+			bad(f, "is empty")
+			continue
+		}
+		if !serviceName.MatchString(name) {
+			bad(f, "%q is not a service name (lower-case letters, digits, - _ .)", name)
+		}
+		if _, ok := c.Environments[s.Environment]; !ok {
+			bad(f+".environment", "%q is not a configured environment", s.Environment)
+		}
+		if _, ok := c.Playbooks[s.Playbook]; !ok {
+			bad(f+".playbook", "%q is not a configured playbook", s.Playbook)
+		}
+		switch s.Mode {
+		case "proxy", "cname":
+		default:
+			bad(f+".mode", "%q is not proxy or cname", s.Mode)
+		}
+		if s.Weights.Path == "" || strings.HasPrefix(s.Weights.Path, "/") || strings.Contains(s.Weights.Path, "..") {
+			bad(f+".weights.path", "%q is not a path inside the env-config repo", s.Weights.Path)
+		}
+		switch s.Weights.Format {
+		case "yaml", "terraform":
+		default:
+			bad(f+".weights.format", "%q is not yaml or terraform", s.Weights.Format)
+		}
+		if s.Weights.OldSource == "" {
+			bad(f+".weights.old_source", "is required")
+		}
+		if s.Weights.NewSource == "" {
+			bad(f+".weights.new_source", "is required")
+		}
+		if s.Weights.OldSource != "" && s.Weights.OldSource == s.Weights.NewSource {
+			bad(f+".weights.new_source", "must differ from old_source")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Lookup returns a service and its environment.
+func (c *Config) Lookup(service string) (*Service, *Environment, bool) {
+	s, ok := c.Services[service]
+	if !ok {
+		return nil, nil, false
+	}
+	return s, c.Environments[s.Environment], true
+}
+
+// ServiceNames returns the configured services, sorted.
+func (c *Config) ServiceNames() []string { return sortedKeys(c.Services) }

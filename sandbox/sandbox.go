@@ -1,0 +1,243 @@
+// Package sandbox runs the whole bot in one process against emulators of
+// GitHub and Slack, with an embedded Redis (or REDIS_URL) and a fake clock,
+// driven by a script (see DESIGN.md's sandbox language). Every observable
+// effect is reported as an Event, printed as a transcript or as JSON lines.
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/migratebot/migratebot/app"
+	"github.com/migratebot/migratebot/clock"
+	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/test/githubemu"
+	"github.com/migratebot/migratebot/test/slackemu"
+)
+
+// Options say how to run the sandbox.
+type Options struct {
+	// RedisURL is a real Redis to use; empty starts an embedded one.
+	RedisURL string
+	// Log receives the bot's own logs; nil discards them.
+	Log *slog.Logger
+	// Start is the fake clock's start; zero means 2026-01-05 09:00 UTC, a
+	// Monday morning.
+	Start time.Time
+}
+
+// Sandbox is a running bot with its emulators.
+type Sandbox struct {
+	app    *app.App
+	gh     *githubemu.Server
+	slack  *slackemu.Server
+	clock  *clock.Fake
+	botSrv *httptest.Server
+	redis  *goredis.Client
+	mini   *miniredis.Miniredis
+
+	mu     sync.Mutex
+	line   int     // the script line being run
+	events []Event // events of the line being run
+	// lastPR is the newest PR the bot opened: "repo#number".
+	lastPR   string
+	asUser   string
+	userIDs  map[string]string
+	userName map[string]string
+}
+
+// New starts the emulators, Redis and the bot.
+func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
+	if o.Start.IsZero() {
+		o.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	}
+	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", userIDs: map[string]string{}, userName: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	cfg, err := config.Parse(config.SandboxYAML)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox config: %w", err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("app key: %w", err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	secrets := config.Secrets{
+		GitHubPrivateKey: keyPEM, GitHubWebhookSecret: "sandbox-webhook-secret",
+		SlackBotToken: sandboxSlackToken, SlackSigningSecret: "sandbox-signing-secret",
+	}
+
+	s.gh = githubemu.New(githubemu.Options{
+		AppID: cfg.GitHub.AppID, AppPublicKey: &key.PublicKey, BotLogin: "migratebot[bot]",
+		WebhookSecret: secrets.GitHubWebhookSecret, OnEvent: s.onGitHub,
+	})
+	s.gh.AddInstallation(sandboxInstall, sandboxOwner)
+	for repo, files := range seedRepos {
+		if err := s.gh.AddRepo(repo, "main", files); err != nil {
+			return nil, fmt.Errorf("seed %s: %w", repo, err)
+		}
+		for _, u := range githubUsers {
+			s.gh.SetPermission(repo, u.Login, u.Permission)
+		}
+	}
+	s.slack = slackemu.New(slackemu.Options{
+		SigningSecret: secrets.SlackSigningSecret, BotToken: secrets.SlackBotToken,
+		TeamID: sandboxTeam, TeamDomain: "acme", OnEvent: s.onSlack,
+	})
+	s.slack.AddChannel(sandboxChannel, sandboxChannelName)
+	for _, u := range slackUsers {
+		s.slack.AddUser(u.ID, u.Name)
+		s.userIDs[u.Name] = u.ID
+		s.userName[u.ID] = u.Name
+	}
+	cfg.GitHub.APIURL = s.gh.URL()
+	cfg.Slack.APIURL = s.slack.APIURL()
+
+	if o.RedisURL != "" {
+		opt, err := goredis.ParseURL(o.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		s.redis = goredis.NewClient(opt)
+	} else {
+		s.mini = miniredis.NewMiniRedis()
+		if err := s.mini.Start(); err != nil {
+			return nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		s.redis = goredis.NewClient(&goredis.Options{Addr: s.mini.Addr()})
+	}
+	if err := s.redis.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	// Each run gets its own key prefix, so a shared REDIS_URL keeps no state
+	// between runs.
+	s.app, err = app.New(app.Options{
+		Config: cfg, Secrets: secrets, Redis: s.redis, Clock: s.clock, Log: o.Log,
+		Replica: "sandbox", KeyPrefix: fmt.Sprintf("sandbox-%d", time.Now().UnixNano()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.botSrv = httptest.NewServer(s.app.Handler)
+	s.gh.SetWebhookURL(s.botSrv.URL + "/github/webhooks")
+	s.slack.SetBotURLs(s.botSrv.URL+"/slack/commands", s.botSrv.URL+"/slack/interactions")
+	return s, nil
+}
+
+// Close stops everything the sandbox started.
+func (s *Sandbox) Close() {
+	if s.botSrv != nil {
+		s.botSrv.Close()
+	}
+	if s.gh != nil {
+		s.gh.Close()
+	}
+	if s.slack != nil {
+		s.slack.Close()
+	}
+	if s.redis != nil {
+		s.redis.Close()
+	}
+	if s.mini != nil {
+		s.mini.Close()
+	}
+}
+
+// GitHub and Slack give tests access to the emulators.
+func (s *Sandbox) GitHub() *githubemu.Server { return s.gh }
+
+// Slack returns the Slack emulator.
+func (s *Sandbox) Slack() *slackemu.Server { return s.slack }
+
+// Run runs a script, calling emit with each line's events as the line ends.
+// A line the sandbox cannot run is an "error" event; the script goes on.
+func (s *Sandbox) Run(ctx context.Context, script io.Reader, emit func([]Event) error) error {
+	sc := bufio.NewScanner(script)
+	for n := 1; sc.Scan(); n++ {
+		events, err := s.Exec(ctx, n, sc.Text())
+		if err != nil {
+			return err
+		}
+		if err := emit(events); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// Exec runs one script line and returns its events. The error is for the
+// sandbox itself failing; a bad line is an "error" event.
+func (s *Sandbox) Exec(ctx context.Context, n int, line string) ([]Event, error) {
+	s.mu.Lock()
+	s.line, s.events = n, nil
+	s.mu.Unlock()
+	text := strings.TrimSpace(line)
+	if i := strings.Index(text, " #"); i >= 0 && !strings.HasPrefix(text, "github comment") && !strings.HasPrefix(text, "/migrate") {
+		text = strings.TrimSpace(text[:i])
+	}
+	if text != "" && !strings.HasPrefix(text, "#") {
+		if err := s.exec(ctx, text); err != nil {
+			var bad *lineError
+			if !errors.As(err, &bad) {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			s.record(Event{Kind: "error", Message: bad.Error()})
+		}
+		if err := s.settle(ctx); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events := s.events
+	s.events = nil
+	return events, nil
+}
+
+// settle runs until nothing is left to do: every webhook delivered and every
+// job the line caused run to the end.
+func (s *Sandbox) settle(ctx context.Context) error {
+	for {
+		s.gh.WaitIdle()
+		n, err := s.app.Drain(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// lineError is a script line the sandbox could not run.
+type lineError struct{ msg string }
+
+func (e *lineError) Error() string { return e.msg }
+
+func badLine(format string, args ...any) error { return &lineError{msg: fmt.Sprintf(format, args...)} }
+
+func (s *Sandbox) record(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.Line = s.line
+	s.events = append(s.events, e)
+}

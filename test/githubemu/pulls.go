@@ -1,0 +1,844 @@
+package githubemu
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pullFacts is what git says about a pull request right now.
+type pullFacts struct {
+	head      string // head commit
+	baseTip   string // base branch tip (frozen once closed)
+	mergeBase string // "" for unrelated histories
+	headFiles fileMap
+	baseFiles fileMap // at the merge base
+	tipFiles  fileMap // at the base tip
+	paths     []string
+	conflicts []string // paths the base changed too, differently, since the merge base
+	commits   int
+	additions int
+	deletions int
+}
+
+// pullFactsLocked computes a PR's diff and mergeability from git. An
+// error here means the emulator lost an object it made: a bug, so it panics.
+func (s *Server) pullFactsLocked(r *repo, is *issue) pullFacts {
+	p := is.pull
+	f := pullFacts{head: p.headSHA, baseTip: p.baseSHA, mergeBase: p.closedBase}
+	if is.state == "open" {
+		if sha, ok := r.branchSHA(p.head); ok {
+			f.head = sha
+		}
+		if sha, ok := r.branchSHA(p.base); ok {
+			f.baseTip = sha
+		}
+		f.mergeBase, _ = r.git.mergeBase(f.head, f.baseTip) // "" when unrelated
+	}
+	mustFiles := func(sha string) fileMap {
+		if sha == "" {
+			return fileMap{}
+		}
+		files, err := r.git.commitFiles(sha)
+		if err != nil {
+			panic(fmt.Sprintf("githubemu: bug: %s#%d: %v", r.fullName(), is.number, err))
+		}
+		return files
+	}
+	f.headFiles = mustFiles(f.head)
+	f.baseFiles = mustFiles(f.mergeBase)
+	f.tipFiles = mustFiles(f.baseTip)
+	f.paths = changedPaths(f.baseFiles, f.headFiles)
+
+	baseChanged := map[string]bool{}
+	for _, p := range changedPaths(f.baseFiles, f.tipFiles) {
+		baseChanged[p] = true
+	}
+	for _, p := range f.paths {
+		if baseChanged[p] && f.tipFiles[p] != f.headFiles[p] {
+			f.conflicts = append(f.conflicts, p)
+		}
+	}
+
+	// The base tip is frozen when a PR closes, so this counts the PR's
+	// own commits before and after a merge alike.
+	stop := r.git.ancestors(f.baseTip)
+	for sha := range r.git.ancestors(f.head) {
+		if !stop[sha] {
+			f.commits++
+		}
+	}
+	for _, path := range f.paths {
+		_, add, del := unifiedPatch(s.contentLocked(r, f.baseFiles, path), s.contentLocked(r, f.headFiles, path))
+		f.additions += add
+		f.deletions += del
+	}
+	return f
+}
+
+// contentLocked is a file's text in a file map ("" when absent).
+func (s *Server) contentLocked(r *repo, files fileMap, path string) string {
+	c := fileContent(r, files, path)
+	if c == nil {
+		return ""
+	}
+	return *c
+}
+
+// fileContent is a file's text, or nil when the path is absent.
+func fileContent(r *repo, files fileMap, path string) *string {
+	f, ok := files[path]
+	if !ok {
+		return nil
+	}
+	if f.mode == modeCommit {
+		text := "Subproject commit " + f.sha
+		return &text
+	}
+	b, ok := r.git.blob(f.sha)
+	if !ok {
+		panic(fmt.Sprintf("githubemu: bug: %s: blob %s of %s is missing", r.fullName(), f.sha, path))
+	}
+	text := string(b.data)
+	return &text
+}
+
+// pullEventLocked emits a github.pull_request event with the PR's state now.
+func (s *Server) pullEventLocked(r *repo, is *issue, action, by string) {
+	f := s.pullFactsLocked(r, is)
+	files := make(map[string]*string, len(f.paths))
+	baseFiles := make(map[string]*string, len(f.paths))
+	for _, p := range f.paths {
+		files[p] = fileContent(r, f.headFiles, p)
+		baseFiles[p] = fileContent(r, f.baseFiles, p)
+	}
+	reviewers := slices.Clone(is.pull.reviewers)
+	for _, t := range is.pull.teams {
+		reviewers = append(reviewers, r.owner+"/"+t)
+	}
+	s.emitEventLocked(Event{
+		Kind:      "github.pull_request",
+		Action:    action,
+		Repo:      r.fullName(),
+		Number:    is.number,
+		Title:     is.title,
+		Body:      is.body,
+		Branch:    is.pull.head,
+		Base:      is.pull.base,
+		URL:       fmt.Sprintf("%s/pull/%d", r.htmlURL(), is.number),
+		By:        by,
+		Reviewers: reviewers,
+		Labels:    slices.Clone(is.labels),
+		Files:     files,
+		BaseFiles: baseFiles,
+	})
+}
+
+// pullHookLocked queues a pull_request webhook; extra adds keys such as
+// "changes" or "requested_reviewer".
+func (s *Server) pullHookLocked(r *repo, is *issue, action, sender string, extra obj) {
+	payload := obj{"action": action, "number": is.number, "pull_request": s.pullJSON(r, is)}
+	maps.Copy(payload, extra)
+	s.emitHookLocked(r, "pull_request", sender, payload)
+}
+
+// POST /repos/{owner}/{repo}/pulls
+func (s *Server) createPull(c *call) (int, any, error) {
+	var req struct {
+		Title *string `json:"title"`
+		Head  string  `json:"head"`
+		Base  string  `json:"base"`
+		Body  *string `json:"body"`
+		Draft bool    `json:"draft"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	r := c.repo
+	head := req.Head
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		if !strings.EqualFold(owner, r.owner) {
+			// Pull requests from forks are outside what the bot does.
+			return 0, nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
+		}
+		head = branch
+	}
+	switch {
+	case req.Title == nil || *req.Title == "":
+		return 0, nil, errValidation(fieldError("PullRequest", "title", "missing_field", ""))
+	case head == "":
+		return 0, nil, errValidation(fieldError("PullRequest", "head", "missing_field", ""))
+	case req.Base == "":
+		return 0, nil, errValidation(fieldError("PullRequest", "base", "missing_field", ""))
+	}
+	headSHA, ok := r.branchSHA(head)
+	if !ok {
+		return 0, nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
+	}
+	baseSHA, ok := r.branchSHA(req.Base)
+	if !ok {
+		return 0, nil, errValidation(fieldError("PullRequest", "base", "invalid", ""))
+	}
+	for _, is := range r.issues {
+		if is.pull != nil && is.state == "open" && is.pull.head == head && is.pull.base == req.Base {
+			return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
+				fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head)))
+		}
+	}
+	if _, ok := r.git.mergeBase(headSHA, baseSHA); !ok {
+		return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
+			fmt.Sprintf("The %s branch has no history in common with %s", head, req.Base)))
+	}
+	if r.git.isAncestor(headSHA, baseSHA) {
+		return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
+			fmt.Sprintf("No commits between %s and %s", req.Base, head)))
+	}
+	now := s.now()
+	r.lastNumber++
+	is := &issue{
+		id:        s.newIDLocked(),
+		number:    r.lastNumber,
+		title:     *req.Title,
+		author:    c.actor,
+		state:     "open",
+		createdAt: now,
+		updatedAt: now,
+		pull: &pull{
+			id:      s.newIDLocked(),
+			head:    head,
+			base:    req.Base,
+			headSHA: headSHA,
+			baseSHA: baseSHA,
+			draft:   req.Draft,
+		},
+	}
+	if req.Body != nil {
+		is.body = *req.Body
+	}
+	r.issues[is.number] = is
+	s.pullEventLocked(r, is, "opened", c.actor)
+	s.pullHookLocked(r, is, "opened", c.actor, nil)
+	return http.StatusCreated, s.pullJSON(r, is), nil
+}
+
+// GET /repos/{owner}/{repo}/pulls
+func (s *Server) listPulls(c *call) (int, any, error) {
+	r := c.repo
+	state := c.query.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	if state != "open" && state != "closed" && state != "all" {
+		return 0, nil, errValidation(fieldError("PullRequest", "state", "invalid", ""))
+	}
+	headOwner, headBranch, hasBranch := strings.Cut(c.query.Get("head"), ":")
+	base := c.query.Get("base")
+	var pulls []*issue
+	for _, is := range r.sortedIssues() {
+		switch {
+		case is.pull == nil,
+			state != "all" && is.state != state,
+			headOwner != "" && !strings.EqualFold(headOwner, r.owner),
+			hasBranch && is.pull.head != headBranch,
+			base != "" && is.pull.base != base:
+			continue
+		}
+		pulls = append(pulls, is)
+	}
+	sortIssues(pulls, c.query.Get("sort"), c.query.Get("direction"))
+	out := make([]obj, 0, len(pulls))
+	for _, is := range paginate(s, c, pulls) {
+		out = append(out, s.pullJSON(r, is))
+	}
+	return http.StatusOK, out, nil
+}
+
+// sortIssues orders a listing as GitHub does: by creation, newest first,
+// unless asked otherwise.
+func sortIssues(list []*issue, by, direction string) {
+	key := func(is *issue) time.Time { return is.createdAt }
+	switch by {
+	case "updated":
+		key = func(is *issue) time.Time { return is.updatedAt }
+	case "", "created":
+	default:
+		// popularity, long-running, comments: rare for a bot; creation order.
+	}
+	desc := direction != "asc"
+	if direction == "" && by != "" && by != "created" {
+		desc = false
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := key(list[i]), key(list[j])
+		if a.Equal(b) {
+			if desc {
+				return list[i].number > list[j].number
+			}
+			return list[i].number < list[j].number
+		}
+		if desc {
+			return a.After(b)
+		}
+		return a.Before(b)
+	})
+}
+
+// pullParam resolves {number} to a pull request (404 for an issue, as on GitHub).
+func pullParam(c *call) (*issue, error) {
+	n, err := c.number("number")
+	if err != nil {
+		return nil, err
+	}
+	is, ok := c.repo.pullByNumber(n)
+	if !ok {
+		return nil, errNotFound()
+	}
+	return is, nil
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}
+func (s *Server) getPull(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.pullJSON(c.repo, is), nil
+}
+
+// PATCH /repos/{owner}/{repo}/pulls/{number}
+func (s *Server) updatePull(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req struct {
+		Title *string `json:"title"`
+		Body  *string `json:"body"`
+		State *string `json:"state"`
+		Base  *string `json:"base"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	r := c.repo
+	if req.Base != nil {
+		if _, ok := r.branchSHA(*req.Base); !ok {
+			return 0, nil, errValidation(fieldError("PullRequest", "base", "invalid", ""))
+		}
+	}
+	if err := s.editLocked(r, is, c.actor, req.Title, req.Body, req.Base); err != nil {
+		return 0, nil, err
+	}
+	if req.State != nil {
+		if err := s.setStateLocked(r, is, c.actor, *req.State, ""); err != nil {
+			return 0, nil, err
+		}
+	}
+	return http.StatusOK, s.pullJSON(r, is), nil
+}
+
+// editLocked changes title, body and (for a PR) base, sending "edited"
+// with what changed, as GitHub does. Unchanged values send nothing.
+func (s *Server) editLocked(r *repo, is *issue, by string, title, body, base *string) error {
+	changes := obj{}
+	if title != nil && *title != is.title {
+		if *title == "" {
+			return errValidation(fieldError("Issue", "title", "missing_field", ""))
+		}
+		changes["title"] = obj{"from": is.title}
+		is.title = *title
+	}
+	if body != nil && *body != is.body {
+		changes["body"] = obj{"from": is.body}
+		is.body = *body
+	}
+	if base != nil && is.pull != nil && *base != is.pull.base {
+		changes["base"] = obj{"ref": obj{"from": is.pull.base}, "sha": obj{"from": is.pull.baseSHA}}
+		is.pull.base = *base
+		is.pull.baseSHA, _ = r.branchSHA(*base) // checked by the caller
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	is.updatedAt = s.now()
+	extra := obj{"changes": changes}
+	if is.pull != nil {
+		s.pullEventLocked(r, is, "updated", by)
+		s.pullHookLocked(r, is, "edited", by, extra)
+	} else {
+		s.issueEventLocked(r, is, "updated", by)
+		s.issueHookLocked(r, is, "edited", by, extra)
+	}
+	return nil
+}
+
+// setStateLocked opens or closes an issue or PR (not merging it).
+func (s *Server) setStateLocked(r *repo, is *issue, by, state, reason string) error {
+	switch {
+	case state != "open" && state != "closed":
+		return errValidation(fieldError("Issue", "state", "invalid", ""))
+	case state == is.state:
+		return nil
+	case state == "open" && is.pull != nil && is.pull.merged:
+		return errUnprocessable("Cannot reopen a merged pull request")
+	}
+	p := is.pull
+	if p != nil && state == "closed" {
+		// Freeze the diff: once closed, the branches may move on.
+		f := s.pullFactsLocked(r, is)
+		p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
+	}
+	now := s.now()
+	is.state = state
+	is.updatedAt = now
+	action := "reopened"
+	if state == "closed" {
+		action = "closed"
+		is.closedAt = now
+		if reason == "" {
+			reason = "completed"
+		}
+		is.stateReason = reason
+	} else {
+		is.closedAt = time.Time{}
+		is.stateReason = "reopened"
+	}
+	if p == nil {
+		s.issueEventLocked(r, is, action, by)
+		s.issueHookLocked(r, is, action, by, nil)
+		return nil
+	}
+	if state == "open" {
+		if sha, ok := r.branchSHA(p.head); ok {
+			p.headSHA = sha
+		}
+		p.closedBase = ""
+	}
+	s.pullEventLocked(r, is, action, by)
+	s.pullHookLocked(r, is, action, by, nil)
+	return nil
+}
+
+// PUT /repos/{owner}/{repo}/pulls/{number}/merge
+func (s *Server) mergePull(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req struct {
+		CommitTitle   string `json:"commit_title"`
+		CommitMessage string `json:"commit_message"`
+		SHA           string `json:"sha"`
+		MergeMethod   string `json:"merge_method"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	sha, err := s.mergeLocked(c.repo, is, c.actor, req.MergeMethod, req.CommitTitle, req.CommitMessage, req.SHA)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, obj{"sha": sha, "merged": true, "message": "Pull Request successfully merged"}, nil
+}
+
+// mergeLocked merges a PR the way GitHub's button does: the PR's changes
+// (head against the merge base) applied onto the base's current tree, as
+// a merge commit (or one squashed/rebased commit), refused with 405 when
+// the base changed any of the same paths differently since the merge base.
+func (s *Server) mergeLocked(r *repo, is *issue, by, method, title, message, expectSHA string) (string, error) {
+	notMergeable := &apiError{status: http.StatusMethodNotAllowed, message: "Pull Request is not mergeable"}
+	if is.state != "open" {
+		return "", notMergeable
+	}
+	switch method {
+	case "", "merge", "squash", "rebase":
+	default:
+		return "", errValidation(fieldError("PullRequest", "merge_method", "invalid", ""))
+	}
+	p := is.pull
+	f := s.pullFactsLocked(r, is)
+	if expectSHA != "" && expectSHA != f.head {
+		return "", &apiError{status: http.StatusConflict, message: "Head branch was modified. Review and try the merge again."}
+	}
+	if _, ok := r.branchSHA(p.base); !ok || len(f.conflicts) > 0 || f.mergeBase == "" {
+		return "", notMergeable
+	}
+
+	merged := maps.Clone(f.tipFiles)
+	for _, path := range f.paths {
+		if file, ok := f.headFiles[path]; ok {
+			merged[path] = file
+		} else {
+			delete(merged, path)
+		}
+	}
+	now := s.now()
+	author := s.signatureLocked(by, now)
+	parents := []string{f.baseTip, f.head}
+	if title == "" {
+		title = fmt.Sprintf("Merge pull request #%d from %s/%s", is.number, r.owner, p.head)
+		if message == "" {
+			message = is.title
+		}
+	}
+	if method == "squash" || method == "rebase" {
+		parents = parents[:1]
+		if title == fmt.Sprintf("Merge pull request #%d from %s/%s", is.number, r.owner, p.head) {
+			title = fmt.Sprintf("%s (#%d)", is.title, is.number)
+			message = is.body
+		}
+	}
+	full := title
+	if message != "" {
+		full += "\n\n" + message
+	}
+	sha := r.git.putCommit(&commit{
+		tree:      r.git.writeTree(merged),
+		parents:   parents,
+		author:    author,
+		committer: signature{name: "GitHub", email: "noreply@github.com", when: now},
+		message:   full,
+	})
+	r.refs["refs/heads/"+p.base] = sha
+	r.pushedAt = now
+
+	is.state = "closed"
+	is.stateReason = ""
+	is.closedAt = now
+	is.updatedAt = now
+	p.merged = true
+	p.mergedAt = now
+	p.mergedBy = by
+	p.mergeCommitSHA = sha
+	p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
+
+	s.pullEventLocked(r, is, "merged", by)
+	s.pullHookLocked(r, is, "closed", by, nil)
+	return sha, nil
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}/files
+func (s *Server) listPullFiles(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	r := c.repo
+	f := s.pullFactsLocked(r, is)
+	out := make([]obj, 0, len(f.paths))
+	for _, path := range f.paths {
+		oldFile, hadOld := f.baseFiles[path]
+		newFile, hasNew := f.headFiles[path]
+		status, sha, ref := "modified", newFile.sha, f.head
+		switch {
+		case !hadOld:
+			status = "added"
+		case !hasNew:
+			status, sha, ref = "removed", oldFile.sha, f.mergeBase
+		}
+		patch, add, del := unifiedPatch(s.contentLocked(r, f.baseFiles, path), s.contentLocked(r, f.headFiles, path))
+		out = append(out, obj{
+			"sha":          sha,
+			"filename":     path,
+			"status":       status,
+			"additions":    add,
+			"deletions":    del,
+			"changes":      add + del,
+			"blob_url":     fmt.Sprintf("%s/blob/%s/%s", r.htmlURL(), ref, path),
+			"raw_url":      fmt.Sprintf("%s/raw/%s/%s", r.htmlURL(), ref, path),
+			"contents_url": fmt.Sprintf("%s/repos/%s/contents/%s?ref=%s", s.api, r.fullName(), path, ref),
+			"patch":        patch,
+		})
+	}
+	return http.StatusOK, paginate(s, c, out), nil
+}
+
+// POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
+func (s *Server) requestReviewers(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req struct {
+		Reviewers     []string `json:"reviewers"`
+		TeamReviewers []string `json:"team_reviewers"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	r, p := c.repo, is.pull
+	for _, login := range req.Reviewers {
+		if strings.EqualFold(login, is.author) {
+			return 0, nil, errUnprocessable("Review cannot be requested from pull request author.")
+		}
+		if s.roleLocked(r, login) == "none" {
+			return 0, nil, errUnprocessable("Reviews may only be requested from collaborators. "+
+				"One or more of the users or teams you specified is not a collaborator of the %s repository.", r.fullName())
+		}
+	}
+	type added struct{ user, team string }
+	var news []added
+	for _, login := range req.Reviewers {
+		if !containsFold(p.reviewers, login) {
+			p.reviewers = append(p.reviewers, s.accountLocked(login, kindUser).login)
+			news = append(news, added{user: login})
+		}
+	}
+	for _, team := range req.TeamReviewers {
+		if !containsFold(p.teams, team) {
+			p.teams = append(p.teams, team)
+			news = append(news, added{team: team})
+		}
+	}
+	if len(news) > 0 {
+		is.updatedAt = s.now()
+		s.pullEventLocked(r, is, "updated", c.actor)
+		for _, a := range news {
+			extra := obj{"requested_reviewer": s.userOrNil(a.user)}
+			if a.team != "" {
+				extra = obj{"requested_team": s.teamJSON(r, a.team)}
+			}
+			s.pullHookLocked(r, is, "review_requested", c.actor, extra)
+		}
+	}
+	return http.StatusCreated, s.pullJSON(r, is), nil
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
+func (s *Server) listRequestedReviewers(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	teams := make([]obj, 0, len(is.pull.teams))
+	for _, t := range is.pull.teams {
+		teams = append(teams, s.teamJSON(c.repo, t))
+	}
+	return http.StatusOK, obj{"users": s.usersJSON(is.pull.reviewers), "teams": teams}, nil
+}
+
+// DELETE /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
+func (s *Server) removeRequestedReviewers(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req struct {
+		Reviewers     []string `json:"reviewers"`
+		TeamReviewers []string `json:"team_reviewers"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	r, p := c.repo, is.pull
+	for _, login := range req.Reviewers {
+		if i := indexFold(p.reviewers, login); i >= 0 {
+			removed := p.reviewers[i]
+			p.reviewers = slices.Delete(p.reviewers, i, i+1)
+			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_reviewer": s.userJSON(removed)})
+		}
+	}
+	for _, team := range req.TeamReviewers {
+		if i := indexFold(p.teams, team); i >= 0 {
+			removed := p.teams[i]
+			p.teams = slices.Delete(p.teams, i, i+1)
+			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_team": s.teamJSON(r, removed)})
+		}
+	}
+	return http.StatusOK, s.pullJSON(r, is), nil
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}/reviews
+func (s *Server) listReviews(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]obj, 0, len(is.pull.reviews))
+	for _, rv := range is.pull.reviews {
+		if rv.state == "PENDING" && !strings.EqualFold(rv.author, c.actor) {
+			continue // pending reviews are private to their author
+		}
+		out = append(out, s.reviewJSON(c.repo, is.number, rv))
+	}
+	return http.StatusOK, paginate(s, c, out), nil
+}
+
+// POST /repos/{owner}/{repo}/pulls/{number}/reviews
+func (s *Server) createReview(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req struct {
+		Body     string `json:"body"`
+		Event    string `json:"event"`
+		CommitID string `json:"commit_id"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	state := "PENDING"
+	if req.Event != "" {
+		var ok bool
+		if state, ok = reviewState(req.Event); !ok {
+			return 0, nil, errValidation(fieldError("PullRequestReview", "event", "invalid", ""))
+		}
+	}
+	rv, err := s.reviewLocked(c.repo, is, c.actor, state, req.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.reviewJSON(c.repo, is.number, rv), nil
+}
+
+// reviewState maps the API's events and the states people name to a
+// review state: APPROVE/APPROVED, REQUEST_CHANGES/CHANGES_REQUESTED,
+// COMMENT/COMMENTED, case-insensitive, "-" for "_".
+func reviewState(s string) (string, bool) {
+	switch strings.ReplaceAll(strings.ToUpper(s), "-", "_") {
+	case "APPROVE", "APPROVED":
+		return "APPROVED", true
+	case "REQUEST_CHANGES", "CHANGES_REQUESTED":
+		return "CHANGES_REQUESTED", true
+	case "COMMENT", "COMMENTED":
+		return "COMMENTED", true
+	case "PENDING":
+		return "PENDING", true
+	}
+	return "", false
+}
+
+// reviewLocked records a review and, unless pending, sends
+// pull_request_review "submitted". Like GitHub, a review by a requested
+// reviewer fulfils the request.
+func (s *Server) reviewLocked(r *repo, is *issue, by, state, body string) (*review, error) {
+	if is.state != "open" {
+		return nil, errUnprocessable("Pull request is closed")
+	}
+	if strings.EqualFold(by, is.author) && (state == "APPROVED" || state == "CHANGES_REQUESTED") {
+		return nil, errUnprocessable("Can not %s your own pull request",
+			map[string]string{"APPROVED": "approve", "CHANGES_REQUESTED": "request changes on"}[state])
+	}
+	if body == "" && (state == "CHANGES_REQUESTED" || state == "COMMENTED") {
+		return nil, errUnprocessable("Body is required for a review that requests changes or comments")
+	}
+	f := s.pullFactsLocked(r, is)
+	rv := &review{
+		id:       s.newIDLocked(),
+		author:   s.accountLocked(by, kindUser).login,
+		state:    state,
+		body:     body,
+		commitID: f.head,
+	}
+	is.pull.reviews = append(is.pull.reviews, rv)
+	if state == "PENDING" {
+		return rv, nil
+	}
+	rv.submittedAt = s.now()
+	is.updatedAt = rv.submittedAt
+	if i := indexFold(is.pull.reviewers, by); i >= 0 {
+		is.pull.reviewers = slices.Delete(is.pull.reviewers, i, i+1)
+	}
+	s.reviewHookLocked(r, is, rv, "submitted", by)
+	return rv, nil
+}
+
+func (s *Server) reviewHookLocked(r *repo, is *issue, rv *review, action, sender string) {
+	reviewObj := s.reviewJSON(r, is.number, rv)
+	reviewObj["state"] = strings.ToLower(rv.state) // webhooks spell states in lower case
+	reviewObj["body"] = nilIfEmpty(rv.body)
+	s.emitHookLocked(r, "pull_request_review", sender, obj{
+		"action":       action,
+		"review":       reviewObj,
+		"pull_request": s.pullJSON(r, is),
+	})
+}
+
+// PUT /repos/{owner}/{repo}/pulls/{number}/reviews/{review_id}/dismissals
+func (s *Server) dismissReviewAPI(c *call) (int, any, error) {
+	is, err := pullParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	id, err := strconv.ParseInt(c.param("review_id"), 10, 64)
+	if err != nil {
+		return 0, nil, errNotFound()
+	}
+	var req struct {
+		Message string `json:"message"`
+	}
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	rv, err := s.dismissLocked(c.repo, is, id, c.actor, req.Message)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.reviewJSON(c.repo, is.number, rv), nil
+}
+
+func (s *Server) dismissLocked(r *repo, is *issue, reviewID int64, by, message string) (*review, error) {
+	if message == "" {
+		return nil, errValidation(fieldError("PullRequestReview", "message", "missing_field", ""))
+	}
+	for _, rv := range is.pull.reviews {
+		if rv.id != reviewID {
+			continue
+		}
+		if rv.state != "APPROVED" && rv.state != "CHANGES_REQUESTED" {
+			return nil, errUnprocessable("Can not dismiss a %s pull request review", strings.ToLower(rv.state))
+		}
+		rv.state = "DISMISSED"
+		is.updatedAt = s.now()
+		s.reviewHookLocked(r, is, rv, "dismissed", by)
+		return rv, nil
+	}
+	return nil, errNotFound()
+}
+
+// branchMovedLocked reacts to a branch tip moving (after == "" when the
+// branch was deleted): open PRs with it as head get "synchronize", and
+// deleting a PR's head or base branch closes it, as GitHub does.
+func (s *Server) branchMovedLocked(r *repo, branch, before, after, by string) {
+	for _, is := range r.sortedIssues() {
+		p := is.pull
+		if p == nil || is.state != "open" {
+			continue
+		}
+		switch {
+		case after == "" && (p.head == branch || p.base == branch):
+			// Closing needs the old tip, which is gone from refs.
+			if p.head == branch {
+				p.headSHA = before
+			} else {
+				p.baseSHA = before
+			}
+			f := s.pullFactsLocked(r, is)
+			p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
+			now := s.now()
+			is.state, is.stateReason, is.closedAt, is.updatedAt = "closed", "", now, now
+			s.pullEventLocked(r, is, "closed", by)
+			s.pullHookLocked(r, is, "closed", by, nil)
+		case after != "" && p.head == branch:
+			p.headSHA = after
+			if sha, ok := r.branchSHA(p.base); ok {
+				p.baseSHA = sha
+			}
+			is.updatedAt = s.now()
+			s.pullEventLocked(r, is, "updated", by)
+			s.pullHookLocked(r, is, "synchronize", by, obj{"before": before, "after": after})
+		}
+	}
+}
+
+func containsFold(list []string, s string) bool { return indexFold(list, s) >= 0 }
+
+func indexFold(list []string, s string) int {
+	return slices.IndexFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}
