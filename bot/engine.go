@@ -293,6 +293,9 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 	if err != nil {
 		return err
 	}
+	if weights.New == 100 {
+		return refuse("%s already sends all its traffic to the new side (old 0 / new 100): there is nothing to migrate.", key.Service)
+	}
 	svc, _, _ := e.cfg.Lookup(key.Service)
 	now := e.clock.Now().UTC()
 	m := &Migration{

@@ -123,6 +123,9 @@ func WriteTranscript(w io.Writer, line int, text string, events []Event) error {
 			if e.By != "" && (e.Action == "merged" || e.Action == "closed") {
 				fmt.Fprintf(&b, " by %s", e.By)
 			}
+			if e.Action == "updated" {
+				fmt.Fprintf(&b, ": reviewers [%s], labels [%s]", strings.Join(e.Reviewers, ", "), strings.Join(e.Labels, ", "))
+			}
 			b.WriteString("\n")
 			if e.Action == "opened" {
 				fmt.Fprintf(&b, "        title: %s\n        branch: %s\n", e.Title, e.Branch)

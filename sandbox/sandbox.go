@@ -39,6 +39,9 @@ type Options struct {
 	// Start is the fake clock's start; zero means 2026-01-05 09:00 UTC, a
 	// Monday morning.
 	Start time.Time
+	// KeyPrefix prefixes the bot's Redis keys; empty means one of its own
+	// for each run, so a shared REDIS_URL keeps no state between runs.
+	KeyPrefix string
 }
 
 // Sandbox is a running bot with its emulators.
@@ -128,11 +131,12 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if err := s.redis.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	// Each run gets its own key prefix, so a shared REDIS_URL keeps no state
-	// between runs.
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = fmt.Sprintf("sandbox-%d", time.Now().UnixNano())
+	}
 	s.app, err = app.New(app.Options{
 		Config: cfg, Secrets: secrets, Redis: s.redis, Clock: s.clock, Log: o.Log,
-		Replica: "sandbox", KeyPrefix: fmt.Sprintf("sandbox-%d", time.Now().UnixNano()),
+		Replica: "sandbox", KeyPrefix: o.KeyPrefix,
 	})
 	if err != nil {
 		return nil, err
@@ -162,8 +166,23 @@ func (s *Sandbox) Close() {
 	}
 }
 
-// GitHub and Slack give tests access to the emulators.
+// GitHub returns the GitHub emulator.
 func (s *Sandbox) GitHub() *githubemu.Server { return s.gh }
+
+// App returns the bot.
+func (s *Sandbox) App() *app.App { return s.app }
+
+// BotURL is the base URL of the bot's HTTP handlers.
+func (s *Sandbox) BotURL() string { return s.botSrv.URL }
+
+// Clock returns the fake clock.
+func (s *Sandbox) Clock() *clock.Fake { return s.clock }
+
+// UserID returns a sandbox Slack user's id.
+func (s *Sandbox) UserID(name string) string { return s.userIDs[name] }
+
+// Redis returns the client of the sandbox's Redis.
+func (s *Sandbox) Redis() *goredis.Client { return s.redis }
 
 // Slack returns the Slack emulator.
 func (s *Sandbox) Slack() *slackemu.Server { return s.slack }

@@ -180,7 +180,14 @@ func (q *Queue) runOne(ctx context.Context, msg goredis.XMessage, handle Handler
 			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 		}
 	}
-	if err := q.rdb.XAck(jobCtx, q.stream, q.group, msg.ID).Err(); err != nil {
+	// Acknowledged and deleted in one transaction: a done job leaves
+	// nothing behind in Redis.
+	_, err := q.rdb.TxPipelined(jobCtx, func(p goredis.Pipeliner) error {
+		p.XAck(jobCtx, q.stream, q.group, msg.ID)
+		p.XDel(jobCtx, q.stream, msg.ID)
+		return nil
+	})
+	if err != nil {
 		q.log.ErrorContext(ctx, "ack job", "id", msg.ID, "err", err)
 	}
 }

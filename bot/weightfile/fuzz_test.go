@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"time"
 	"testing"
+	"time"
 )
 
 // FuzzSetYAML checks SetYAML's contract on arbitrary input: it either

@@ -1,0 +1,187 @@
+// Package e2e drives migratebot end to end: signed Slack requests and signed
+// GitHub webhooks through the real HTTP handlers, a real redis-server, and
+// the GitHub and Slack emulators speaking their wire protocols.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/redistest"
+	"github.com/migratebot/migratebot/sandbox"
+	"github.com/migratebot/migratebot/test/slackemu"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+const envRepo = "acme/envs-config"
+const webAPIFile = "dns/kprod/web-api.yaml"
+
+var webAPIKey = bot.ServiceKey{Env: "kprod", Service: "web-api"}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harness struct {
+	t      *testing.T
+	sb     *sandbox.Sandbox
+	prefix string
+	logs   *syncBuffer
+	line   int
+}
+
+// newHarness starts the bot on the package's real redis-server.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	logs := &syncBuffer{}
+	prefix := redistest.Prefix(t)
+	sb, err := sandbox.New(context.Background(), sandbox.Options{
+		RedisURL:  "redis://" + redistest.Shared().Addr,
+		KeyPrefix: prefix,
+		Log:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return &harness{t: t, sb: sb, prefix: prefix, logs: logs}
+}
+
+// do runs script lines (the sandbox language) to completion and returns
+// their events.
+func (h *harness) do(lines ...string) []sandbox.Event {
+	h.t.Helper()
+	var all []sandbox.Event
+	for _, l := range lines {
+		h.line++
+		evs, err := h.sb.Exec(context.Background(), h.line, l)
+		if err != nil {
+			h.t.Fatalf("%s: %v", l, err)
+		}
+		for _, e := range evs {
+			if e.Kind == "error" {
+				h.t.Fatalf("%s: the sandbox could not run it: %s", l, e.Message)
+			}
+		}
+		all = append(all, evs...)
+	}
+	return all
+}
+
+func (h *harness) migration() *bot.Migration {
+	h.t.Helper()
+	m, err := h.sb.App().Store.Load(context.Background(), webAPIKey)
+	if err != nil {
+		h.t.Fatalf("load web-api: %v", err)
+	}
+	return m
+}
+
+// snapshot is everything the bot keeps in Redis (its keys and their
+// values) and on GitHub (PRs, branches), to show that bad input changed
+// nothing.
+func (h *harness) snapshot() string {
+	h.t.Helper()
+	ctx := context.Background()
+	rdb := h.sb.Redis()
+	var keys []string
+	iter := rdb.Scan(ctx, 0, h.prefix+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		h.t.Fatal(err)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		typ := rdb.Type(ctx, k).Val()
+		var val any
+		switch typ {
+		case "string":
+			val = rdb.Get(ctx, k).Val()
+		case "hash":
+			val = rdb.HGetAll(ctx, k).Val()
+		case "set":
+			v := rdb.SMembers(ctx, k).Val()
+			sort.Strings(v)
+			val = v
+		case "list":
+			val = rdb.LRange(ctx, k, 0, -1).Val()
+		case "stream":
+			val = fmt.Sprintf("%d entries", rdb.XLen(ctx, k).Val())
+		}
+		fmt.Fprintf(&b, "%s (%s ttl>0:%v) = %v\n", k, typ, rdb.TTL(ctx, k).Val() > 0, val)
+	}
+	gh := h.sb.GitHub()
+	for _, pr := range gh.PRs(envRepo) {
+		fmt.Fprintf(&b, "PR #%d %s %s merged=%v\n", pr.Number, pr.Head, pr.State, pr.Merged)
+	}
+	fmt.Fprintf(&b, "branches %v\n", gh.Branches(envRepo))
+	return b.String()
+}
+
+func ephemeralTo(evs []sandbox.Event, user string) []string {
+	var out []string
+	for _, e := range evs {
+		if e.Kind == "slack.message" && e.Ephemeral != nil && *e.Ephemeral && e.ToUser == user {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+func countKind(evs []sandbox.Event, kind, action string) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind == kind && e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or the limit passes.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func threadMessages(msgs []slackemu.Message, thread string) []slackemu.Message {
+	var out []slackemu.Message
+	for _, m := range msgs {
+		if m.ThreadTS == thread && !m.Ephemeral {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/bot/weightfile"
+)
+
+func weightsIn(t *testing.T, content string) map[string]int64 {
+	t.Helper()
+	sources, err := weightfile.ReadYAML([]byte(content))
+	if err != nil {
+		t.Fatalf("read weights: %v\n%s", err, content)
+	}
+	w := map[string]int64{}
+	for _, s := range sources {
+		w[s.Name] = s.Weight
+	}
+	return w
+}
+
+// TestStartBumpMerge is the walking skeleton from Slack to GitHub and back:
+// start, bump 10, merge, next (25), merge.
+func TestStartBumpMerge(t *testing.T) {
+	h := newHarness(t)
+	gh := h.sb.GitHub()
+	mainBefore, _ := gh.File(envRepo, "main", webAPIFile)
+
+	evs := h.do("as alice", "/migrate start web-api")
+	if n := countKind(evs, "slack.message", "posted"); n != 1 {
+		t.Fatalf("start posted %d messages, want the plan alone: %+v", n, evs)
+	}
+	m := h.migration()
+	if m.Weights != (bot.Weights{Old: 100, New: 0}) || m.Thread.TS == "" || m.StartedBy != h.sb.UserID("alice") {
+		t.Fatalf("after start: %+v", m)
+	}
+
+	evs = h.do("/migrate bump 10")
+	prs := gh.PRs(envRepo)
+	if len(prs) != 1 {
+		t.Fatalf("want 1 PR, got %d", len(prs))
+	}
+	pr := prs[0]
+	if pr.Head != "migratebot/web-api/weights-10" || pr.Base != "main" {
+		t.Errorf("PR head/base = %s/%s", pr.Head, pr.Base)
+	}
+	for _, want := range []string{"web-api", "kprod", "old 100/new 0", "old 90/new 10"} {
+		if !strings.Contains(pr.Title, want) {
+			t.Errorf("PR title %q lacks %q", pr.Title, want)
+		}
+	}
+	for _, want := range []string{"`legacy-elb`", "**90**", "**10**", "/migrate bump 0 web-api"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("PR body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	if got := pr.Reviewers; len(got) != 1 || got[0] != "carol" {
+		t.Errorf("reviewers = %v, want the environment's approvers [carol]", got)
+	}
+	onBranch, ok := gh.File(envRepo, pr.Head, webAPIFile)
+	if !ok {
+		t.Fatal("weights file missing on the PR branch")
+	}
+	if w := weightsIn(t, onBranch); w["legacy-elb"] != 90 || w["k8s"] != 10 {
+		t.Errorf("weights on the branch = %v, want legacy-elb 90, k8s 10", w)
+	}
+	if now, _ := gh.File(envRepo, "main", webAPIFile); now != mainBefore {
+		t.Error("main changed before the merge")
+	}
+	m = h.migration()
+	if m.Open == nil || m.Open.Number != pr.Number || m.Open.State != bot.ChangeOpen || m.Weights.New != 0 {
+		t.Fatalf("after bump: open=%+v weights=%v", m.Open, m.Weights)
+	}
+	var threadPost string
+	for _, e := range evs {
+		if e.Kind == "slack.message" && e.Action == "posted" && e.Thread == m.Thread.TS {
+			threadPost = e.Text
+		}
+	}
+	if !strings.Contains(threadPost, pr.HTMLURL) {
+		t.Errorf("the thread was not told the PR link %s: %q", pr.HTMLURL, threadPost)
+	}
+
+	h.do("github merge last")
+	m = h.migration()
+	if m.Open != nil || m.Weights != (bot.Weights{Old: 90, New: 10}) || len(m.History) != 1 || m.History[0].ClosedBy != "bob" {
+		t.Fatalf("after merge: open=%+v weights=%v history=%+v", m.Open, m.Weights, m.History)
+	}
+	steps := threadMessages(h.sb.Slack().Messages(), m.Thread.TS)
+	if len(steps) != 1 {
+		t.Fatalf("want one step message in the thread, got %d", len(steps))
+	}
+	if !strings.Contains(steps[0].Text, "merged by bob") || !strings.Contains(steps[0].Text, "/migrate next web-api") {
+		t.Errorf("step message after merge = %q, want it merged with the next command", steps[0].Text)
+	}
+
+	h.do("/migrate next", "github merge last by carol")
+	m = h.migration()
+	if m.Weights != (bot.Weights{Old: 75, New: 25}) || len(m.History) != 2 {
+		t.Fatalf("after the second step: weights=%v history=%d", m.Weights, len(m.History))
+	}
+	if w := weightsIn(t, mustFile(t, h, "main")); w["legacy-elb"] != 75 || w["k8s"] != 25 {
+		t.Errorf("main after two merges = %v", w)
+	}
+	if got := len(gh.PRs(envRepo)); got != 2 {
+		t.Errorf("PRs = %d, want 2", got)
+	}
+
+	evs = h.do("/migrate status")
+	status := ephemeralTo(evs, "alice")
+	if len(status) != 1 || !strings.Contains(status[0], "old 75 / new 25") || !strings.Contains(status[0], "→ new 50") {
+		t.Errorf("status = %q", status)
+	}
+}
+
+func mustFile(t *testing.T, h *harness, ref string) string {
+	t.Helper()
+	s, ok := h.sb.GitHub().File(envRepo, ref, webAPIFile)
+	if !ok {
+		t.Fatalf("%s missing at %s", webAPIFile, ref)
+	}
+	return s
+}
+
+// TestButtonRunsNext: the merged step's button opens the next PR as the
+// user who pressed it.
+func TestButtonRunsNext(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github merge last", "click migrate:next")
+	prs := h.sb.GitHub().PRs(envRepo)
+	if len(prs) != 2 || prs[1].Head != "migratebot/web-api/weights-25" {
+		t.Fatalf("the button did not open the PR to 25: %+v", prs)
+	}
+	if m := h.migration(); m.Open == nil || m.Open.RequestedBy != h.sb.UserID("alice") {
+		t.Errorf("open change = %+v", m.Open)
+	}
+}
+
+// TestOpenPRRefusesBump: while a PR is open, a further bump is refused with
+// its link, and nothing else happens.
+func TestOpenPRRefusesBump(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate bump 10")
+	pr := h.sb.GitHub().PRs(envRepo)[0]
+	before := h.snapshot()
+	evs := h.do("/migrate bump 25")
+	said := ephemeralTo(evs, "alice")
+	if len(said) != 1 || !strings.Contains(said[0], pr.HTMLURL) || !strings.Contains(said[0], "open PR") {
+		t.Fatalf("refusal = %q, want the open PR's link", said)
+	}
+	if after := h.snapshot(); after != before {
+		t.Errorf("a refused bump changed state:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestClosedPRAllowsRetry: a PR closed unmerged leaves the weights as they
+// were and lets the step run again.
+func TestClosedPRAllowsRetry(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github close last")
+	m := h.migration()
+	if m.Open != nil || m.Weights.New != 0 || len(m.History) != 1 || m.History[0].State != bot.ChangeClosed {
+		t.Fatalf("after close: %+v", m)
+	}
+	h.do("/migrate bump 10")
+	prs := h.sb.GitHub().PRs(envRepo)
+	if len(prs) != 2 || prs[1].State != "open" || prs[1].Head != prs[0].Head {
+		t.Fatalf("retry after close: %+v", prs)
+	}
+	if w := weightsIn(t, mustFile(t, h, prs[1].Head)); w["k8s"] != 10 {
+		t.Errorf("retried branch has %v", w)
+	}
+}
+
+// TestConversationPicksMigration: without a service name, a command goes to
+// the user's last migration in the channel, and the bot asks which one when
+// that is unclear.
+func TestConversationPicksMigration(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate start search")
+	// alice last worked on search.
+	h.do("/migrate bump 10")
+	prs := h.sb.GitHub().PRs(envRepo)
+	if len(prs) != 1 || prs[0].Head != "migratebot/search/weights-10" {
+		t.Fatalf("bump without a service went to %+v, want search", prs)
+	}
+	// dave has worked on neither; two are active in the channel.
+	before := h.snapshot()
+	evs := h.do("as dave", "/migrate bump 10")
+	said := ephemeralTo(evs, "dave")
+	if len(said) != 1 || !strings.Contains(said[0], "Which migration?") || !strings.Contains(said[0], "search, web-api") {
+		t.Fatalf("dave was told %q, want to be asked which migration", said)
+	}
+	if after := h.snapshot(); after != before {
+		t.Errorf("an unclear command changed state:\n%s\n---\n%s", before, after)
+	}
+	// Naming it works, and becomes dave's context.
+	h.do("/migrate bump 10 web-api", "github merge last", "/migrate status")
+	if m := h.migration(); m.Weights.New != 10 {
+		t.Errorf("web-api at %v", m.Weights)
+	}
+}
+
+// TestCompletedMigrationUnfreezes: the last weight step completes the
+// migration, archives it and unfreezes the service.
+func TestCompletedMigrationUnfreezes(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api")
+	for range 5 {
+		h.do("/migrate next web-api", "github merge last")
+	}
+	ctx := context.Background()
+	if _, err := h.sb.App().Store.Load(ctx, webAPIKey); err != bot.ErrNotFound {
+		t.Fatalf("web-api still active after 100: %v", err)
+	}
+	hist, err := h.sb.App().Store.History(ctx, webAPIKey)
+	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted || hist[0].Weights.New != 100 {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	if w := weightsIn(t, mustFile(t, h, "main")); w["legacy-elb"] != 0 || w["k8s"] != 100 {
+		t.Errorf("main = %v, want 0/100", w)
+	}
+	// Unfrozen: a new start is judged on the file (all on new), not
+	// refused as "already migrating".
+	said := ephemeralTo(h.do("/migrate start web-api"), "alice")
+	if len(said) != 1 || !strings.Contains(said[0], "nothing to migrate") {
+		t.Errorf("start after completion said %q", said)
+	}
+}
