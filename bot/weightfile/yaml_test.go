@@ -251,6 +251,30 @@ sources: # the list
 		read:    []Source{{"a", "acme.example", 1}, {"b", "acme.example", 2}},
 	},
 	{
+		name:    "NEL, LS and PS line breaks",
+		in:      "sources:\u0085  - name: a\u2028    target: x\u0085    weight: 1\u2029  - {name: b, target: y, weight: 2}\n",
+		weights: map[string]int64{"a": 10, "b": 20},
+		want:    "sources:\u0085  - name: a\u2028    target: x\u0085    weight: 10\u2029  - {name: b, target: y, weight: 20}\n",
+	},
+	{
+		name:    "JSON",
+		in:      `{"sources": [{"name": "a", "target": "x", "weight": 1}, {"name":"b","target":"y","weight":2}]}`,
+		weights: map[string]int64{"a": 10, "b": 20},
+		want:    `{"sources": [{"name": "a", "target": "x", "weight": 10}, {"name":"b","target":"y","weight":20}]}`,
+	},
+	{
+		name:    "explicit keys, tab separator, quoted weight over two lines",
+		in:      "sources:\n  - ? name\n    : a\n    ? target\n    : x\n    ? weight\n    : 1\n  - {name: b, target: y, weight:\t\"2\\\n      \"}\n",
+		weights: map[string]int64{"a": 10, "b": 20},
+		want:    "sources:\n  - ? name\n    : a\n    ? target\n    : x\n    ? weight\n    : 10\n  - {name: b, target: y, weight:\t\"20\"}\n",
+	},
+	{
+		name:    "sources list behind an alias",
+		in:      "all: &s\n  - {name: a, target: x, weight: 1}\n  - {name: b, target: y, weight: 2}\nsources: *s\n",
+		weights: map[string]int64{"b": 3},
+		want:    "all: &s\n  - {name: a, target: x, weight: 1}\n  - {name: b, target: y, weight: 3}\nsources: *s\n",
+	},
+	{
 		name:    "no trailing newline",
 		in:      "sources:\n  - name: a\n    target: x\n    weight: 1",
 		weights: map[string]int64{"a": 255},

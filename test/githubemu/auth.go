@@ -279,7 +279,7 @@ func (s *Server) getInstallation(c *call) (int, any, error) {
 // GET /repos/{owner}/{repo}/installation, /orgs/{org}/installation,
 // /users/{username}/installation: the installation on the owning account.
 func (s *Server) findInstallation(c *call) (int, any, error) {
-	account := c.param("owner")
+	account := c.param("owner") + c.param("org") + c.param("username") // one of them is set
 	if c.param("repo") != "" {
 		if _, ok := s.repos[strings.ToLower(account+"/"+c.param("repo"))]; !ok {
 			return 0, nil, errNotFound()

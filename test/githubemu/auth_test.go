@@ -155,10 +155,14 @@ func TestAppEndpoints(t *testing.T) {
 	}
 	for name, find := range map[string]func() (*github.Installation, *github.Response, error){
 		"repo": func() (*github.Installation, *github.Response, error) {
-			return app.Apps.FindRepositoryInstallation(ctx, testOrg, "envs-config")
+			return app.Apps.GetRepositoryInstallation(ctx, testOrg, "envs-config")
 		},
-		"org":  func() (*github.Installation, *github.Response, error) { return app.Apps.FindOrganizationInstallation(ctx, testOrg) },
-		"user": func() (*github.Installation, *github.Response, error) { return app.Apps.FindUserInstallation(ctx, testOrg) },
+		"org": func() (*github.Installation, *github.Response, error) {
+			return app.Apps.GetOrganizationInstallation(ctx, testOrg)
+		},
+		"user": func() (*github.Installation, *github.Response, error) {
+			return app.Apps.GetUserInstallation(ctx, testOrg)
+		},
 	} {
 		inst, _, err := find()
 		if err != nil {
@@ -169,7 +173,7 @@ func TestAppEndpoints(t *testing.T) {
 			t.Errorf("%s installation = %d (app %d)", name, inst.GetID(), inst.GetAppID())
 		}
 	}
-	if _, resp, err := app.Apps.FindOrganizationInstallation(ctx, "nobody"); statusOf(resp) != 404 {
+	if _, resp, err := app.Apps.GetOrganizationInstallation(ctx, "nobody"); statusOf(resp) != 404 {
 		t.Errorf("unknown org: %d %v, want 404", statusOf(resp), err)
 	}
 	// An installation token is not an app JWT.

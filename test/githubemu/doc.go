@@ -12,10 +12,10 @@
 // End-to-end tests and the bot's sandbox command use it: the sandbox
 // prints the Events it reports, tests inspect PRs, files and Calls.
 //
-// Files by concern: server.go (options, dispatch), router.go, routes.go
+// Files by concern: server.go (options, dispatch), router.go and routes.go
 // (the endpoint table), auth.go (JWTs, tokens, rate limits, installations),
-// git.go (objects) and gitapi.go (git data, branches, contents),
-// pulls.go, issues.go, webhooks.go (events, deliveries), people.go (what
-// people do), inspect.go (what tests look at), payloads.go (GitHub's
-// JSON shapes).
+// git.go (objects), gitdata.go (git data API), repos.go (repo, branches,
+// contents), pulls.go, merge.go, reviews.go, issues.go, webhooks.go
+// (events, deliveries), people.go (what people do), inspect.go (what tests
+// look at), payloads.go (GitHub's JSON shapes).
 package githubemu

@@ -36,21 +36,6 @@ func (s *Server) labelLocked(r *repo, name string) *label {
 	return l
 }
 
-func (s *Server) issueEventLocked(r *repo, is *issue, action, by string) {
-	_, html := s.issueURLs(r, is.number)
-	s.emitEventLocked(Event{
-		Kind:   "github.issue",
-		Action: action,
-		Repo:   r.fullName(),
-		Number: is.number,
-		Title:  is.title,
-		Body:   is.body,
-		URL:    html,
-		By:     by,
-		Labels: slices.Clone(is.labels),
-	})
-}
-
 func (s *Server) issueHookLocked(r *repo, is *issue, action, sender string, extra obj) {
 	payload := obj{"action": action, "issue": s.issueJSON(r, is)}
 	maps.Copy(payload, extra)
@@ -89,7 +74,6 @@ func (s *Server) createIssue(c *call) (int, any, error) {
 		}
 	}
 	r.issues[is.number] = is
-	s.issueEventLocked(r, is, "opened", c.actor)
 	s.issueHookLocked(r, is, "opened", c.actor, nil)
 	return http.StatusCreated, s.issueJSON(r, is), nil
 }
@@ -216,8 +200,6 @@ func (s *Server) addLabelsLocked(r *repo, is *issue, by string, names []string) 
 	is.updatedAt = s.now()
 	if is.pull != nil {
 		s.pullEventLocked(r, is, "updated", by)
-	} else {
-		s.issueEventLocked(r, is, "updated", by)
 	}
 	for _, name := range added {
 		s.labelHookLocked(r, is, "labeled", by, name)

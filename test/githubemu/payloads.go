@@ -172,6 +172,7 @@ func (s *Server) repoJSON(r *repo) obj {
 		"is_template":                 false,
 		"web_commit_signoff_required": false,
 		"topics":                      []string{},
+		"custom_properties":           obj{},
 		"visibility":                  "private",
 		"forks":                       0,
 		"open_issues":                 open,

@@ -16,6 +16,9 @@ import (
 // commit on the base with the PR's changes. A conflict with changes the
 // base took since the PR's merge base fails, like GitHub's 405.
 func (s *Server) Merge(repo string, number int, by string) error {
+	if by == "" {
+		return errNoActor
+	}
 	return s.act(func() error {
 		r, is, err := s.pullLocked(repo, number)
 		if err != nil {
@@ -34,6 +37,9 @@ func (s *Server) Merge(repo string, number int, by string) error {
 // ClosePR closes pull request number without merging, as by (its author
 // or someone with write access).
 func (s *Server) ClosePR(repo string, number int, by string) error {
+	if by == "" {
+		return errNoActor
+	}
 	return s.act(func() error {
 		r, is, err := s.pullLocked(repo, number)
 		if err != nil {
@@ -52,6 +58,9 @@ func (s *Server) ClosePR(repo string, number int, by string) error {
 // Review submits a review by by: state APPROVED, CHANGES_REQUESTED or
 // COMMENTED (also accepted: approve, request-changes, comment).
 func (s *Server) Review(repo string, number int, by, state, body string) error {
+	if by == "" {
+		return errNoActor
+	}
 	st, ok := reviewState(state)
 	if !ok || st == "PENDING" {
 		return fmt.Errorf("review %s#%d: unknown review state %q", repo, number, state)
@@ -70,6 +79,9 @@ func (s *Server) Review(repo string, number int, by, state, body string) error {
 
 // DismissReview dismisses review id on pull request number, as by.
 func (s *Server) DismissReview(repo string, number int, id int64, by, message string) error {
+	if by == "" {
+		return errNoActor
+	}
 	return s.act(func() error {
 		r, is, err := s.pullLocked(repo, number)
 		if err != nil {
@@ -85,6 +97,9 @@ func (s *Server) DismissReview(repo string, number int, id int64, by, message st
 // Comment adds a comment by by to issue or pull request number and
 // returns its id.
 func (s *Server) Comment(repo string, number int, by, body string) (int64, error) {
+	if by == "" {
+		return 0, errNoActor
+	}
 	var id int64
 	err := s.act(func() error {
 		r, err := s.repoLocked(repo)
@@ -110,6 +125,9 @@ func (s *Server) Comment(repo string, number int, by, body string) (int64, error
 // created from the default branch. Open PRs with that head get
 // "synchronize". It returns the new commit's sha.
 func (s *Server) Push(repo, branch string, files map[string]*string, message, by string) (string, error) {
+	if by == "" {
+		return "", errNoActor
+	}
 	var sha string
 	err := s.act(func() error {
 		r, err := s.repoLocked(repo)
@@ -171,6 +189,9 @@ func (s *Server) pullLocked(repo string, number int) (*repo, *issue, error) {
 	}
 	return r, is, nil
 }
+
+// errNoActor refuses an action by nobody: GitHub always knows who did it.
+var errNoActor = errors.New("githubemu: who did it? (by is empty)")
 
 // ErrNoSuchPR is returned by people actions on a number that is not a
 // pull request of the repo.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -371,7 +370,6 @@ func (s *Server) editLocked(r *repo, is *issue, by string, title, body, base *st
 		s.pullEventLocked(r, is, "updated", by)
 		s.pullHookLocked(r, is, "edited", by, extra)
 	} else {
-		s.issueEventLocked(r, is, "updated", by)
 		s.issueHookLocked(r, is, "edited", by, extra)
 	}
 	return nil
@@ -379,147 +377,58 @@ func (s *Server) editLocked(r *repo, is *issue, by string, title, body, base *st
 
 // setStateLocked opens or closes an issue or PR (not merging it).
 func (s *Server) setStateLocked(r *repo, is *issue, by, state, reason string) error {
+	p := is.pull
 	switch {
 	case state != "open" && state != "closed":
 		return errValidation(fieldError("Issue", "state", "invalid", ""))
 	case state == is.state:
 		return nil
-	case state == "open" && is.pull != nil && is.pull.merged:
+	case state == "open" && p != nil && p.merged:
 		return errUnprocessable("Cannot reopen a merged pull request")
 	}
-	p := is.pull
-	if p != nil && state == "closed" {
-		// Freeze the diff: once closed, the branches may move on.
-		f := s.pullFactsLocked(r, is)
-		p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
-	}
-	now := s.now()
-	is.state = state
-	is.updatedAt = now
 	action := "reopened"
 	if state == "closed" {
 		action = "closed"
-		is.closedAt = now
-		if reason == "" {
-			reason = "completed"
+	}
+
+	if p != nil {
+		if state == "closed" {
+			// Freeze the diff: once closed, the branches may move on.
+			f := s.pullFactsLocked(r, is)
+			p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
+		} else {
+			sha, ok := r.branchSHA(p.head)
+			if !ok {
+				return errUnprocessable("state cannot be changed. The %s branch has been deleted.", p.head)
+			}
+			p.headSHA, p.closedBase = sha, ""
 		}
-		is.stateReason = reason
+	}
+
+	now := s.now()
+	is.state = state
+	is.updatedAt = now
+	if state == "closed" {
+		is.closedAt = now
 	} else {
 		is.closedAt = time.Time{}
-		is.stateReason = "reopened"
 	}
-	if p == nil {
-		s.issueEventLocked(r, is, action, by)
-		s.issueHookLocked(r, is, action, by, nil)
+
+	if p != nil {
+		s.pullEventLocked(r, is, action, by)
+		s.pullHookLocked(r, is, action, by, nil)
 		return nil
 	}
-	if state == "open" {
-		if sha, ok := r.branchSHA(p.head); ok {
-			p.headSHA = sha
-		}
-		p.closedBase = ""
-	}
-	s.pullEventLocked(r, is, action, by)
-	s.pullHookLocked(r, is, action, by, nil)
-	return nil
-}
-
-// PUT /repos/{owner}/{repo}/pulls/{number}/merge
-func (s *Server) mergePull(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req struct {
-		CommitTitle   string `json:"commit_title"`
-		CommitMessage string `json:"commit_message"`
-		SHA           string `json:"sha"`
-		MergeMethod   string `json:"merge_method"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	sha, err := s.mergeLocked(c.repo, is, c.actor, req.MergeMethod, req.CommitTitle, req.CommitMessage, req.SHA)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, obj{"sha": sha, "merged": true, "message": "Pull Request successfully merged"}, nil
-}
-
-// mergeLocked merges a PR the way GitHub's button does: the PR's changes
-// (head against the merge base) applied onto the base's current tree, as
-// a merge commit (or one squashed/rebased commit), refused with 405 when
-// the base changed any of the same paths differently since the merge base.
-func (s *Server) mergeLocked(r *repo, is *issue, by, method, title, message, expectSHA string) (string, error) {
-	notMergeable := &apiError{status: http.StatusMethodNotAllowed, message: "Pull Request is not mergeable"}
-	if is.state != "open" {
-		return "", notMergeable
-	}
-	switch method {
-	case "", "merge", "squash", "rebase":
+	switch {
+	case state == "open":
+		is.stateReason = "reopened"
+	case reason == "":
+		is.stateReason = "completed"
 	default:
-		return "", errValidation(fieldError("PullRequest", "merge_method", "invalid", ""))
+		is.stateReason = reason
 	}
-	p := is.pull
-	f := s.pullFactsLocked(r, is)
-	if expectSHA != "" && expectSHA != f.head {
-		return "", &apiError{status: http.StatusConflict, message: "Head branch was modified. Review and try the merge again."}
-	}
-	if _, ok := r.branchSHA(p.base); !ok || len(f.conflicts) > 0 || f.mergeBase == "" {
-		return "", notMergeable
-	}
-
-	merged := maps.Clone(f.tipFiles)
-	for _, path := range f.paths {
-		if file, ok := f.headFiles[path]; ok {
-			merged[path] = file
-		} else {
-			delete(merged, path)
-		}
-	}
-	now := s.now()
-	author := s.signatureLocked(by, now)
-	parents := []string{f.baseTip, f.head}
-	if title == "" {
-		title = fmt.Sprintf("Merge pull request #%d from %s/%s", is.number, r.owner, p.head)
-		if message == "" {
-			message = is.title
-		}
-	}
-	if method == "squash" || method == "rebase" {
-		parents = parents[:1]
-		if title == fmt.Sprintf("Merge pull request #%d from %s/%s", is.number, r.owner, p.head) {
-			title = fmt.Sprintf("%s (#%d)", is.title, is.number)
-			message = is.body
-		}
-	}
-	full := title
-	if message != "" {
-		full += "\n\n" + message
-	}
-	sha := r.git.putCommit(&commit{
-		tree:      r.git.writeTree(merged),
-		parents:   parents,
-		author:    author,
-		committer: signature{name: "GitHub", email: "noreply@github.com", when: now},
-		message:   full,
-	})
-	r.refs["refs/heads/"+p.base] = sha
-	r.pushedAt = now
-
-	is.state = "closed"
-	is.stateReason = ""
-	is.closedAt = now
-	is.updatedAt = now
-	p.merged = true
-	p.mergedAt = now
-	p.mergedBy = by
-	p.mergeCommitSHA = sha
-	p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
-
-	s.pullEventLocked(r, is, "merged", by)
-	s.pullHookLocked(r, is, "closed", by, nil)
-	return sha, nil
+	s.issueHookLocked(r, is, action, by, nil)
+	return nil
 }
 
 // GET /repos/{owner}/{repo}/pulls/{number}/files
@@ -556,285 +465,6 @@ func (s *Server) listPullFiles(c *call) (int, any, error) {
 		})
 	}
 	return http.StatusOK, paginate(s, c, out), nil
-}
-
-// POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
-func (s *Server) requestReviewers(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req struct {
-		Reviewers     []string `json:"reviewers"`
-		TeamReviewers []string `json:"team_reviewers"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	r, p := c.repo, is.pull
-	for _, login := range req.Reviewers {
-		if strings.EqualFold(login, is.author) {
-			return 0, nil, errUnprocessable("Review cannot be requested from pull request author.")
-		}
-		if s.roleLocked(r, login) == "none" {
-			return 0, nil, errUnprocessable("Reviews may only be requested from collaborators. "+
-				"One or more of the users or teams you specified is not a collaborator of the %s repository.", r.fullName())
-		}
-	}
-	type added struct{ user, team string }
-	var news []added
-	for _, login := range req.Reviewers {
-		if !containsFold(p.reviewers, login) {
-			p.reviewers = append(p.reviewers, s.accountLocked(login, kindUser).login)
-			news = append(news, added{user: login})
-		}
-	}
-	for _, team := range req.TeamReviewers {
-		if !containsFold(p.teams, team) {
-			p.teams = append(p.teams, team)
-			news = append(news, added{team: team})
-		}
-	}
-	if len(news) > 0 {
-		is.updatedAt = s.now()
-		s.pullEventLocked(r, is, "updated", c.actor)
-		for _, a := range news {
-			extra := obj{"requested_reviewer": s.userOrNil(a.user)}
-			if a.team != "" {
-				extra = obj{"requested_team": s.teamJSON(r, a.team)}
-			}
-			s.pullHookLocked(r, is, "review_requested", c.actor, extra)
-		}
-	}
-	return http.StatusCreated, s.pullJSON(r, is), nil
-}
-
-// GET /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
-func (s *Server) listRequestedReviewers(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	teams := make([]obj, 0, len(is.pull.teams))
-	for _, t := range is.pull.teams {
-		teams = append(teams, s.teamJSON(c.repo, t))
-	}
-	return http.StatusOK, obj{"users": s.usersJSON(is.pull.reviewers), "teams": teams}, nil
-}
-
-// DELETE /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
-func (s *Server) removeRequestedReviewers(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req struct {
-		Reviewers     []string `json:"reviewers"`
-		TeamReviewers []string `json:"team_reviewers"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	r, p := c.repo, is.pull
-	for _, login := range req.Reviewers {
-		if i := indexFold(p.reviewers, login); i >= 0 {
-			removed := p.reviewers[i]
-			p.reviewers = slices.Delete(p.reviewers, i, i+1)
-			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_reviewer": s.userJSON(removed)})
-		}
-	}
-	for _, team := range req.TeamReviewers {
-		if i := indexFold(p.teams, team); i >= 0 {
-			removed := p.teams[i]
-			p.teams = slices.Delete(p.teams, i, i+1)
-			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_team": s.teamJSON(r, removed)})
-		}
-	}
-	return http.StatusOK, s.pullJSON(r, is), nil
-}
-
-// GET /repos/{owner}/{repo}/pulls/{number}/reviews
-func (s *Server) listReviews(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]obj, 0, len(is.pull.reviews))
-	for _, rv := range is.pull.reviews {
-		if rv.state == "PENDING" && !strings.EqualFold(rv.author, c.actor) {
-			continue // pending reviews are private to their author
-		}
-		out = append(out, s.reviewJSON(c.repo, is.number, rv))
-	}
-	return http.StatusOK, paginate(s, c, out), nil
-}
-
-// POST /repos/{owner}/{repo}/pulls/{number}/reviews
-func (s *Server) createReview(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req struct {
-		Body     string `json:"body"`
-		Event    string `json:"event"`
-		CommitID string `json:"commit_id"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	state := "PENDING"
-	if req.Event != "" {
-		var ok bool
-		if state, ok = reviewState(req.Event); !ok {
-			return 0, nil, errValidation(fieldError("PullRequestReview", "event", "invalid", ""))
-		}
-	}
-	rv, err := s.reviewLocked(c.repo, is, c.actor, state, req.Body)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.reviewJSON(c.repo, is.number, rv), nil
-}
-
-// reviewState maps the API's events and the states people name to a
-// review state: APPROVE/APPROVED, REQUEST_CHANGES/CHANGES_REQUESTED,
-// COMMENT/COMMENTED, case-insensitive, "-" for "_".
-func reviewState(s string) (string, bool) {
-	switch strings.ReplaceAll(strings.ToUpper(s), "-", "_") {
-	case "APPROVE", "APPROVED":
-		return "APPROVED", true
-	case "REQUEST_CHANGES", "CHANGES_REQUESTED":
-		return "CHANGES_REQUESTED", true
-	case "COMMENT", "COMMENTED":
-		return "COMMENTED", true
-	case "PENDING":
-		return "PENDING", true
-	}
-	return "", false
-}
-
-// reviewLocked records a review and, unless pending, sends
-// pull_request_review "submitted". Like GitHub, a review by a requested
-// reviewer fulfils the request.
-func (s *Server) reviewLocked(r *repo, is *issue, by, state, body string) (*review, error) {
-	if is.state != "open" {
-		return nil, errUnprocessable("Pull request is closed")
-	}
-	if strings.EqualFold(by, is.author) && (state == "APPROVED" || state == "CHANGES_REQUESTED") {
-		return nil, errUnprocessable("Can not %s your own pull request",
-			map[string]string{"APPROVED": "approve", "CHANGES_REQUESTED": "request changes on"}[state])
-	}
-	if body == "" && (state == "CHANGES_REQUESTED" || state == "COMMENTED") {
-		return nil, errUnprocessable("Body is required for a review that requests changes or comments")
-	}
-	f := s.pullFactsLocked(r, is)
-	rv := &review{
-		id:       s.newIDLocked(),
-		author:   s.accountLocked(by, kindUser).login,
-		state:    state,
-		body:     body,
-		commitID: f.head,
-	}
-	is.pull.reviews = append(is.pull.reviews, rv)
-	if state == "PENDING" {
-		return rv, nil
-	}
-	rv.submittedAt = s.now()
-	is.updatedAt = rv.submittedAt
-	if i := indexFold(is.pull.reviewers, by); i >= 0 {
-		is.pull.reviewers = slices.Delete(is.pull.reviewers, i, i+1)
-	}
-	s.reviewHookLocked(r, is, rv, "submitted", by)
-	return rv, nil
-}
-
-func (s *Server) reviewHookLocked(r *repo, is *issue, rv *review, action, sender string) {
-	reviewObj := s.reviewJSON(r, is.number, rv)
-	reviewObj["state"] = strings.ToLower(rv.state) // webhooks spell states in lower case
-	reviewObj["body"] = nilIfEmpty(rv.body)
-	s.emitHookLocked(r, "pull_request_review", sender, obj{
-		"action":       action,
-		"review":       reviewObj,
-		"pull_request": s.pullJSON(r, is),
-	})
-}
-
-// PUT /repos/{owner}/{repo}/pulls/{number}/reviews/{review_id}/dismissals
-func (s *Server) dismissReviewAPI(c *call) (int, any, error) {
-	is, err := pullParam(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	id, err := strconv.ParseInt(c.param("review_id"), 10, 64)
-	if err != nil {
-		return 0, nil, errNotFound()
-	}
-	var req struct {
-		Message string `json:"message"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	rv, err := s.dismissLocked(c.repo, is, id, c.actor, req.Message)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.reviewJSON(c.repo, is.number, rv), nil
-}
-
-func (s *Server) dismissLocked(r *repo, is *issue, reviewID int64, by, message string) (*review, error) {
-	if message == "" {
-		return nil, errValidation(fieldError("PullRequestReview", "message", "missing_field", ""))
-	}
-	for _, rv := range is.pull.reviews {
-		if rv.id != reviewID {
-			continue
-		}
-		if rv.state != "APPROVED" && rv.state != "CHANGES_REQUESTED" {
-			return nil, errUnprocessable("Can not dismiss a %s pull request review", strings.ToLower(rv.state))
-		}
-		rv.state = "DISMISSED"
-		is.updatedAt = s.now()
-		s.reviewHookLocked(r, is, rv, "dismissed", by)
-		return rv, nil
-	}
-	return nil, errNotFound()
-}
-
-// branchMovedLocked reacts to a branch tip moving (after == "" when the
-// branch was deleted): open PRs with it as head get "synchronize", and
-// deleting a PR's head or base branch closes it, as GitHub does.
-func (s *Server) branchMovedLocked(r *repo, branch, before, after, by string) {
-	for _, is := range r.sortedIssues() {
-		p := is.pull
-		if p == nil || is.state != "open" {
-			continue
-		}
-		switch {
-		case after == "" && (p.head == branch || p.base == branch):
-			// Closing needs the old tip, which is gone from refs.
-			if p.head == branch {
-				p.headSHA = before
-			} else {
-				p.baseSHA = before
-			}
-			f := s.pullFactsLocked(r, is)
-			p.headSHA, p.baseSHA, p.closedBase = f.head, f.baseTip, f.mergeBase
-			now := s.now()
-			is.state, is.stateReason, is.closedAt, is.updatedAt = "closed", "", now, now
-			s.pullEventLocked(r, is, "closed", by)
-			s.pullHookLocked(r, is, "closed", by, nil)
-		case after != "" && p.head == branch:
-			p.headSHA = after
-			if sha, ok := r.branchSHA(p.base); ok {
-				p.baseSHA = sha
-			}
-			is.updatedAt = s.now()
-			s.pullEventLocked(r, is, "updated", by)
-			s.pullHookLocked(r, is, "synchronize", by, obj{"before": before, "after": after})
-		}
-	}
 }
 
 func containsFold(list []string, s string) bool { return indexFold(list, s) >= 0 }

@@ -13,8 +13,8 @@ func (s *Server) registerRoutes() {
 	app("GET", "/app/installations/{installation_id}", s.getInstallation)
 	app("POST", "/app/installations/{installation_id}/access_tokens", s.createAccessToken)
 	app("GET", repo+"/installation", s.findInstallation)
-	app("GET", "/orgs/{owner}/installation", s.findInstallation)
-	app("GET", "/users/{owner}/installation", s.findInstallation)
+	app("GET", "/orgs/{org}/installation", s.findInstallation)
+	app("GET", "/users/{username}/installation", s.findInstallation)
 
 	// An installation, with its token.
 	inst("GET", "/installation/repositories", s.listInstallationRepos)

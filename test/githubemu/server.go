@@ -126,10 +126,12 @@ func New(opts Options) *Server {
 	}
 	s.accountLocked(opts.BotLogin, kindBot)
 	s.registerRoutes()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.api = s.srv.URL
 	s.hooks = newHookQueue(s)
 	go s.hooks.run()
+	// Everything a handler reads is set before the server starts.
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.api = "http://" + s.srv.Listener.Addr().String()
+	s.srv.Start()
 	return s
 }
 

@@ -23,12 +23,12 @@ import (
 // Event is one observable effect on the emulated GitHub, for transcripts
 // (the sandbox) and assertions (end-to-end tests).
 type Event struct {
-	// Kind is "github.pull_request", "github.comment" or "github.issue"
-	// (a plain issue, e.g. a change ticket kept as a GitHub issue).
+	// Kind is "github.pull_request" or "github.comment" (on a pull
+	// request or an issue). Plain issues make no events: Issue and Issues
+	// show them.
 	Kind string
 	// Action: for pull requests opened, updated, closed, merged, reopened;
-	// for comments created, edited; for issues opened, updated, closed,
-	// reopened.
+	// for comments created, edited.
 	Action string
 	Repo   string // owner/name
 	Number int
@@ -234,7 +234,12 @@ func (s *Server) Redeliver() error {
 func (s *Server) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.deliveries...)
+	out := make([]Delivery, len(s.deliveries))
+	for i, d := range s.deliveries {
+		d.Body = bytes.Clone(d.Body) // a redelivery shares its original's body
+		out[i] = d
+	}
+	return out
 }
 
 // WaitIdle returns when every queued webhook was delivered and answered.

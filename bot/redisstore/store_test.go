@@ -1,0 +1,215 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+var key = bot.ServiceKey{Env: "kprod", Service: "web-api"}
+
+func newStore(t *testing.T) *Store {
+	return New(redistest.Client(t), redistest.Prefix(t))
+}
+
+func TestCreateFreezesTheService(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.Create(ctx, &bot.Migration{ID: "a", Key: key, Status: bot.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, &bot.Migration{ID: "b", Key: key, Status: bot.StatusActive}); !errors.Is(err, bot.ErrExists) {
+		t.Fatalf("second create: %v, want ErrExists", err)
+	}
+	m, err := s.Load(ctx, key)
+	if err != nil || m.ID != "a" || m.Version != 1 {
+		t.Fatalf("load: %+v %v", m, err)
+	}
+	active, err := s.Active(ctx)
+	if err != nil || len(active) != 1 || active[0] != key {
+		t.Fatalf("active: %v %v", active, err)
+	}
+}
+
+func TestVersionedSave(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.Create(ctx, &bot.Migration{ID: "a", Key: key, Status: bot.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.Load(ctx, key)
+	second, _ := s.Load(ctx, key)
+	first.Weights = bot.WeightsForNew(10)
+	if err := s.Save(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second.Weights = bot.WeightsForNew(25)
+	if err := s.Save(ctx, second); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("stale save: %v, want ErrConflict", err)
+	}
+	if second.Version != 1 {
+		t.Errorf("a failed save changed the caller's version to %d", second.Version)
+	}
+	got, _ := s.Load(ctx, key)
+	if got.Weights.New != 10 || got.Version != 2 {
+		t.Errorf("stored %+v, want the first writer's weights at version 2", got)
+	}
+}
+
+// TestZeroWeightSurvives: 0 is a real weight and comes back as 0.
+func TestZeroWeightSurvives(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	m := &bot.Migration{ID: "a", Key: key, Status: bot.StatusActive, Weights: bot.Weights{Old: 100, New: 0}}
+	if err := s.Create(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	raw := s.rdb.HGet(ctx, s.migrationKey(key), "data").Val()
+	if want := `"weights":{"old":100,"new":0}`; !strings.Contains(raw, want) {
+		t.Errorf("stored JSON %s lacks %s", raw, want)
+	}
+}
+
+func TestCompletedMigrationIsArchived(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	m := &bot.Migration{ID: "a", Key: key, Status: bot.StatusActive}
+	if err := s.Create(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	m.Status = bot.StatusCompleted
+	if err := s.Save(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, key); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("completed migration still active: %v", err)
+	}
+	if active, _ := s.Active(ctx); len(active) != 0 {
+		t.Errorf("still listed active: %v", active)
+	}
+	hist, err := s.History(ctx, key)
+	if err != nil || len(hist) != 1 || hist[0].ID != "a" {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+	if err := s.Create(ctx, &bot.Migration{ID: "b", Key: key, Status: bot.StatusActive}); err != nil {
+		t.Fatalf("unfrozen service could not start again: %v", err)
+	}
+}
+
+// TestLockIsExclusive: of many concurrent takers exactly one holds the lock;
+// an unlock by a former holder whose lock expired frees nothing.
+func TestLockIsExclusive(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	var held atomic.Int32
+	var wg sync.WaitGroup
+	var unlocks []func()
+	var mu sync.Mutex
+	for range 50 {
+		wg.Go(func() {
+			unlock, err := s.Lock(ctx, key, time.Minute)
+			if err == nil {
+				held.Add(1)
+				mu.Lock()
+				unlocks = append(unlocks, unlock)
+				mu.Unlock()
+			} else if !errors.Is(err, bot.ErrLocked) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if held.Load() != 1 {
+		t.Fatalf("%d holders, want 1", held.Load())
+	}
+	unlocks[0]()
+	if _, err := s.Lock(ctx, key, 50*time.Millisecond); err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	time.Sleep(120 * time.Millisecond) // the short lock expires
+	unlockB, err := s.Lock(ctx, key, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlocks[0]() // a stale holder's unlock must not free B's lock
+	if _, err := s.Lock(ctx, key, time.Minute); !errors.Is(err, bot.ErrLocked) {
+		t.Fatalf("a stale unlock freed someone else's lock: %v", err)
+	}
+	unlockB()
+}
+
+func TestIndexes(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.FindPR(ctx, "acme/envs", 3); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("unknown PR: %v", err)
+	}
+	if err := s.IndexPR(ctx, "acme/envs", 3, key); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindPR(ctx, "acme/envs", 3); err != nil || got != key {
+		t.Fatalf("FindPR = %v %v", got, err)
+	}
+	th := bot.Thread{Channel: "C1", TS: "1.2"}
+	if err := s.IndexThread(ctx, th, key); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindThread(ctx, th); err != nil || got != key {
+		t.Fatalf("FindThread = %v %v", got, err)
+	}
+	if err := s.SetLastUsed(ctx, "T", "C1", "U1", key); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LastUsed(ctx, "T", "C1", "U1"); err != nil || got != key {
+		t.Fatalf("LastUsed = %v %v", got, err)
+	}
+	if _, err := s.LastUsed(ctx, "T", "C2", "U1"); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("another channel's context leaked: %v", err)
+	}
+}
+
+// TestDeliveryOnce: a delivery id is queued once however often it comes, even
+// concurrently, and every job is run once and removed.
+func TestDeliveryOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	q := NewQueue(rdb, redistest.Prefix(t), "test", nil)
+	var wg sync.WaitGroup
+	var fresh atomic.Int32
+	for i := range 40 {
+		wg.Go(func() {
+			id := []string{"d-1", "d-2"}[i%2]
+			err := q.EnqueueDelivery(ctx, id, bot.Job{Kind: bot.JobPullRequest, DeliveryID: id, PullRequest: &bot.PullRequestEvent{Number: i}})
+			switch {
+			case err == nil:
+				fresh.Add(1)
+			case !errors.Is(err, bot.ErrDuplicate):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if fresh.Load() != 2 {
+		t.Fatalf("%d deliveries queued, want 2", fresh.Load())
+	}
+	var ran []string
+	n, err := q.Drain(ctx, func(_ context.Context, j bot.Job) error { ran = append(ran, j.DeliveryID); return nil })
+	if err != nil || n != 2 || len(ran) != 2 {
+		t.Fatalf("drain ran %d (%v), %v", n, ran, err)
+	}
+	if l := rdb.XLen(ctx, q.stream).Val(); l != 0 {
+		t.Errorf("%d done jobs left in the stream", l)
+	}
+	if n, _ := q.Drain(ctx, func(context.Context, bot.Job) error { return nil }); n != 0 {
+		t.Errorf("a done job ran again")
+	}
+}

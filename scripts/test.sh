@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command (README: "Run the tests"). It installs what it needs,
+# checks formatting and vet, runs every test with the race detector against
+# real redis-servers that the tests start on loopback ports and stop, fuzzes
+# for a bounded time, and checks that no redis-server was left behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "== installing redis-server (Debian package)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+redis-server --version
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== fuzzing (bounded)"
+go test -run='^$' -fuzz='^FuzzParseCommand$' -fuzztime=10s ./bot/
+go test -run='^$' -fuzz='^FuzzSetYAML$' -fuzztime=15s ./bot/weightfile/
+
+if pgrep -f 'migratebot-redis-' >/dev/null 2>&1; then
+  echo "a test left a redis-server running:"; pgrep -af 'migratebot-redis-'; exit 1
+fi
+echo "== all checks passed"
