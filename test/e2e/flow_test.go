@@ -38,7 +38,23 @@ func TestStartBumpMerge(t *testing.T) {
 		t.Fatalf("after start: %+v", m)
 	}
 
+	gh.ResetCalls()
 	evs = h.do("/migrate bump 10")
+	writes := map[string]int{}
+	for _, c := range gh.Calls() {
+		if c.Method != "GET" {
+			writes[c.Route]++
+		}
+	}
+	// One tree, one commit, one ref, one PR: never a commit per file.
+	for _, route := range []string{"/git/trees", "/git/commits", "/git/refs", "/pulls"} {
+		if n := writes["POST /repos/{owner}/{repo}"+route]; n != 1 {
+			t.Errorf("POST %s called %d times for one change, want 1 (writes: %v)", route, n, writes)
+		}
+	}
+	if n := writes["POST /repos/{owner}/{repo}/git/blobs"]; n != 0 {
+		t.Errorf("%d blob writes: content goes inline in the one tree", n)
+	}
 	prs := gh.PRs(envRepo)
 	if len(prs) != 1 {
 		t.Fatalf("want 1 PR, got %d", len(prs))

@@ -84,6 +84,43 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	}
 }
 
+// TestInterruptedStepResumes: a worker that died after opening the PR but
+// before saving it leaves the change "opening". The next bump to the same
+// weight finds the PR on the deterministic branch instead of opening a
+// second one; a bump to another weight is refused until it is finished.
+func TestInterruptedStepResumes(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate bump 10")
+	ctx := context.Background()
+	store := h.sb.App().Store
+	m := h.migration()
+	m.Open.State, m.Open.Number, m.Open.URL = bot.ChangeOpening, 0, "" // as saved just before the PR was opened
+	if err := store.Save(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	said := ephemeralTo(h.do("/migrate bump 25"), "alice")
+	if len(said) != 1 || !strings.Contains(said[0], "was interrupted") || !strings.Contains(said[0], "/migrate bump 10 web-api") {
+		t.Fatalf("a different weight during an interrupted change: told %q", said)
+	}
+	h.do("/migrate bump 10")
+	prs := h.sb.GitHub().PRs(envRepo)
+	if len(prs) != 1 {
+		t.Fatalf("%d PRs after resuming, want the one already opened", len(prs))
+	}
+	m = h.migration()
+	if m.Open == nil || m.Open.State != bot.ChangeOpen || m.Open.Number != prs[0].Number {
+		t.Fatalf("after resume: %+v", m.Open)
+	}
+	steps := threadMessages(h.sb.Slack().Messages(), m.Thread.TS)
+	if len(steps) != 1 {
+		t.Errorf("%d step messages, want the one, updated", len(steps))
+	}
+	h.do("github merge last")
+	if m := h.migration(); m.Weights.New != 10 || m.Open != nil {
+		t.Errorf("after merging the resumed PR: %+v", m)
+	}
+}
+
 // TestRedeliveredMergeHasNoSecondEffect: GitHub redelivers the merge webhook
 // (same X-GitHub-Delivery): nothing changes, nothing is said again.
 func TestRedeliveredMergeHasNoSecondEffect(t *testing.T) {
