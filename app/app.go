@@ -14,7 +14,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/bot/aws"
 	"github.com/migratebot/migratebot/bot/github"
+	"github.com/migratebot/migratebot/bot/httpprobe"
 	"github.com/migratebot/migratebot/bot/redisstore"
 	"github.com/migratebot/migratebot/bot/slack"
 	"github.com/migratebot/migratebot/clock"
@@ -35,6 +37,11 @@ type Options struct {
 	Replica string
 	// KeyPrefix prefixes every Redis key; default "mb".
 	KeyPrefix string
+	// AWSAccessKeyID and AWSSecretAccessKey are static AWS credentials for
+	// the sandbox and tests; empty uses AWS's default chain.
+	AWSAccessKeyID, AWSSecretAccessKey string
+	// Prober checks health URLs; default: HTTP GET with a 5 s timeout.
+	Prober bot.Prober
 }
 
 // App is a built bot.
@@ -45,11 +52,13 @@ type App struct {
 	Queue   *redisstore.Queue
 	GitHub  *github.Client
 	Handler http.Handler
+	clock   clock.Clock
 	log     *slog.Logger
 }
 
-// New builds the bot. It calls nothing outside the process.
-func New(o Options) (*App, error) {
+// New builds the bot. It calls nothing outside the process (AWS's default
+// credential chain is resolved lazily).
+func New(ctx context.Context, o Options) (*App, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
@@ -73,8 +82,23 @@ func New(o Options) (*App, error) {
 	chat := slack.New(o.Secrets.SlackBotToken, o.Config.Slack.APIURL, time.Duration(o.Config.Slack.Timeout))
 	store := redisstore.New(o.Redis, o.KeyPrefix)
 	queue := redisstore.NewQueue(o.Redis, o.KeyPrefix, o.Replica, o.Log)
+	var certs bot.Certificates
+	if o.Config.AWS.Region != "" {
+		client, err := aws.New(ctx, aws.Config{
+			Region: o.Config.AWS.Region, BaseEndpoint: o.Config.AWS.Endpoint, Timeout: time.Duration(o.Config.AWS.Timeout),
+			AccessKeyID: o.AWSAccessKeyID, SecretAccessKey: o.AWSSecretAccessKey,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("aws: %w", err)
+		}
+		certs = acmCertificates{client}
+	}
+	if o.Prober == nil {
+		o.Prober = httpprobe.New(5 * time.Second)
+	}
 	engine := bot.NewEngine(bot.Deps{
-		Config: o.Config, Store: store, Repos: gh, Chat: chat, Clock: o.Clock, Templates: tmpl, Log: o.Log,
+		Config: o.Config, Store: store, Repos: gh, Chat: chat, Certificates: certs, Prober: o.Prober,
+		Scheduler: queue, Clock: o.Clock, Templates: tmpl, Log: o.Log,
 	})
 	mux := handlers.Mux(handlers.Routes{
 		SlackCommands:     &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log},
@@ -82,7 +106,23 @@ func New(o Options) (*App, error) {
 		GitHubWebhooks:    &handlers.GitHubWebhooks{Secret: o.Secrets.GitHubWebhookSecret, Queue: queue, Installations: gh, Log: o.Log},
 		Ready:             store.Ping,
 	})
-	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, log: o.Log}, nil
+	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, clock: o.Clock, log: o.Log}, nil
+}
+
+// acmCertificates adapts the AWS client to the domain's port.
+type acmCertificates struct{ c *aws.Client }
+
+func (a acmCertificates) CheckCertificate(ctx context.Context, arn, host string, now time.Time) (bot.CertCheck, error) {
+	r, err := a.c.CheckCertificate(ctx, arn, host, now)
+	if err != nil {
+		return bot.CertCheck{}, err
+	}
+	return bot.CertCheck{Domains: r.Domains, NotAfter: r.NotAfter, Covers: r.Covers, Expired: r.Expired}, nil
+}
+
+// RunTimers fires due timers every second until ctx is done.
+func (a *App) RunTimers(ctx context.Context) {
+	a.Queue.RunTimers(ctx, a.clock, time.Second)
 }
 
 // RunWorkers runs the configured number of workers until ctx is done, then

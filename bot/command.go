@@ -12,11 +12,22 @@ type Verb string
 
 // The verbs migratebot understands.
 const (
-	VerbStart  Verb = "start"
-	VerbBump   Verb = "bump"
-	VerbNext   Verb = "next"
-	VerbStatus Verb = "status"
-	VerbHelp   Verb = "help"
+	VerbStart    Verb = "start"
+	VerbBump     Verb = "bump"
+	VerbNext     Verb = "next"
+	VerbStatus   Verb = "status"
+	VerbHelp     Verb = "help"
+	VerbRollback Verb = "rollback"
+	VerbDone     Verb = "done"
+	VerbPause    Verb = "pause"
+	VerbResume   Verb = "resume"
+	VerbAbort    Verb = "abort"
+	VerbList     Verb = "list"
+	VerbPlan     Verb = "plan"
+	// VerbConfirm and VerbCancel answer a confirmation button; they are
+	// what the buttons send, and may be typed too.
+	VerbConfirm Verb = "confirm"
+	VerbCancel  Verb = "cancel"
 )
 
 // Command is one parsed `/migrate` command, from Slack or a PR comment.
@@ -27,13 +38,26 @@ type Command struct {
 	// Service is the service the command names, or "" when it names none and
 	// the conversation decides.
 	Service string
+	// Item is the manual item of done.
+	Item string
+	// Force asks to go past the step-size gate (admins, with a confirmation).
+	Force bool
 }
 
 // String renders the command back in the grammar, e.g. "bump 25 web-api".
 func (c Command) String() string {
 	parts := []string{string(c.Verb)}
+	if c.Item != "" {
+		parts = append(parts, c.Item)
+	}
 	if c.Weight != nil {
+		if c.Verb == VerbRollback {
+			parts = append(parts, "to")
+		}
 		parts = append(parts, strconv.FormatInt(*c.Weight, 10))
+	}
+	if c.Force {
+		parts = append(parts, "--force")
 	}
 	if c.Service != "" {
 		parts = append(parts, c.Service)
@@ -50,15 +74,34 @@ type verbSpec struct {
 	weight bool
 	// serviceRequired: the verb needs a service even with a conversation.
 	serviceRequired bool
+	// item: the verb takes a manual item as its first argument.
+	item bool
+	// rollbackTo: the verb takes an optional "to N".
+	rollbackTo bool
+	// force: the verb accepts --force.
+	force bool
+	// noService: the verb never names a service.
+	noService bool
+	// hidden verbs are not listed by help.
+	hidden bool
 }
 
 // grammar lists the verbs in the order help shows them.
 var grammar = []verbSpec{
-	{verb: VerbStart, usage: "/migrate start <service>", summary: "start migrating a service: posts the plan; its thread is the migration's conversation", serviceRequired: true},
-	{verb: VerbNext, usage: "/migrate next [service]", summary: "open the PR for the next step of the playbook"},
-	{verb: VerbBump, usage: "/migrate bump <0-100> [service]", summary: "open a PR setting the new side's weight to that percentage", weight: true},
-	{verb: VerbStatus, usage: "/migrate status [service]", summary: "show the step, the weights and the open PR"},
+	{verb: VerbStart, usage: "/migrate start <service>", summary: "run the preflight checks and start migrating: posts the plan; its thread is the migration's conversation", serviceRequired: true},
+	{verb: VerbNext, usage: "/migrate next [service]", summary: "open the PR for the playbook's next step", force: true},
+	{verb: VerbBump, usage: "/migrate bump <0-100> [--force] [service]", summary: "open a PR setting the new side's weight to that percentage", weight: true, force: true},
+	{verb: VerbDone, usage: "/migrate done <item> [service]", summary: "confirm a manual checklist item, e.g. `done deployed`", item: true},
+	{verb: VerbRollback, usage: "/migrate rollback [to <0-100>] [service]", summary: "at once, an urgent PR sending traffic back to the old side (or down to the weight given)", rollbackTo: true},
+	{verb: VerbPause, usage: "/migrate pause [service]", summary: "hold the migration: no step starts until resume"},
+	{verb: VerbResume, usage: "/migrate resume [service]", summary: "let a paused migration go on"},
+	{verb: VerbAbort, usage: "/migrate abort [service]", summary: "close open PRs, open PRs reverting what merged, and unfreeze the service"},
+	{verb: VerbStatus, usage: "/migrate status [service]", summary: "the steps, the weights, the open PR and the last health verdict"},
+	{verb: VerbPlan, usage: "/migrate plan [service]", summary: "the diffs of the remaining steps, opening nothing"},
+	{verb: VerbList, usage: "/migrate list", summary: "the active migrations", noService: true},
 	{verb: VerbHelp, usage: "/migrate help [verb]", summary: "show this help"},
+	{verb: VerbConfirm, usage: "/migrate confirm [service]", summary: "confirm the action you were asked to confirm", hidden: true},
+	{verb: VerbCancel, usage: "/migrate cancel [service]", summary: "cancel the action you were asked to confirm", hidden: true},
 }
 
 func lookupVerb(word string) (verbSpec, bool) {
@@ -75,7 +118,7 @@ func Usage(v Verb) string {
 	if s, ok := lookupVerb(string(v)); ok {
 		return "Usage: " + s.usage
 	}
-	return "Usage: /migrate <start|next|bump|status|help> [args] [service] — try /migrate help"
+	return "Usage: /migrate <start|next|bump|done|rollback|pause|resume|abort|status|plan|list|help> [args] [service] — try /migrate help"
 }
 
 // HelpText is the whole grammar, as /migrate help shows it.
@@ -83,7 +126,9 @@ func HelpText() string {
 	var b strings.Builder
 	b.WriteString("*migratebot* moves a service to its new platform by weighted DNS, one reviewed PR at a time.\n")
 	for _, s := range grammar {
-		fmt.Fprintf(&b, "• `%s` — %s\n", s.usage, s.summary)
+		if !s.hidden {
+			fmt.Fprintf(&b, "• `%s` — %s\n", s.usage, s.summary)
+		}
 	}
 	b.WriteString("Any command may name the service as its last word; without it, the command applies to the migration you last worked on in this channel.")
 	return b.String()
@@ -119,34 +164,77 @@ func ParseCommand(text string) (Command, error) {
 		return Command{}, &UsageError{Problem: fmt.Sprintf("%q is not a migratebot command.", words[0]), Usage: Usage("")}
 	}
 	cmd := Command{Verb: spec.verb}
-	args := words[1:]
 	if spec.verb == VerbHelp {
 		// help takes an optional verb and ignores the rest: asking for help is never wrong.
 		return cmd, nil
 	}
-	if spec.weight {
+	var args []string
+	for _, w := range words[1:] {
+		if w == "--force" {
+			if !spec.force {
+				return Command{}, &UsageError{Problem: fmt.Sprintf("%s does not take --force.", spec.verb), Usage: Usage(spec.verb)}
+			}
+			cmd.Force = true
+			continue
+		}
+		if strings.HasPrefix(w, "--") {
+			return Command{}, &UsageError{Problem: fmt.Sprintf("%q is not an option of %s.", w, spec.verb), Usage: Usage(spec.verb)}
+		}
+		args = append(args, w)
+	}
+	usage := func(format string, a ...any) error {
+		return &UsageError{Problem: fmt.Sprintf(format, a...), Usage: Usage(spec.verb)}
+	}
+	switch {
+	case spec.weight:
 		if len(args) == 0 {
-			return Command{}, &UsageError{Problem: "bump needs the new side's weight, a percentage from 0 to 100.", Usage: Usage(spec.verb)}
+			return Command{}, usage("bump needs the new side's weight, a percentage from 0 to 100.")
 		}
 		w, err := parseWeight(args[0])
 		if err != nil {
-			return Command{}, &UsageError{Problem: err.Error(), Usage: Usage(spec.verb)}
+			return Command{}, usage("%s", err.Error())
 		}
 		cmd.Weight = &w
 		args = args[1:]
+	case spec.item:
+		if len(args) == 0 {
+			return Command{}, usage("done needs the checklist item, e.g. `/migrate done deployed`.")
+		}
+		if !ValidServiceName(args[0]) {
+			return Command{}, usage("%q is not a checklist item.", args[0])
+		}
+		cmd.Item = args[0]
+		args = args[1:]
+	case spec.rollbackTo && len(args) > 0 && args[0] == "to":
+		if len(args) < 2 {
+			return Command{}, usage("rollback to needs a weight, e.g. `/migrate rollback to 10`.")
+		}
+		w, err := parseWeight(args[1])
+		if err != nil {
+			return Command{}, usage("%s", err.Error())
+		}
+		cmd.Weight = &w
+		args = args[2:]
+	case spec.rollbackTo && len(args) > 0:
+		if _, err := strconv.ParseInt(strings.TrimSuffix(args[0], "%"), 10, 64); err == nil {
+			return Command{}, usage("say `rollback to %s`: a bare number could be misread.", args[0])
+		}
 	}
 	switch len(args) {
 	case 0:
 		if spec.serviceRequired {
-			return Command{}, &UsageError{Problem: fmt.Sprintf("%s needs the name of the service.", spec.verb), Usage: Usage(spec.verb)}
+			return Command{}, usage("%s needs the name of the service.", spec.verb)
 		}
 	case 1:
+		if spec.noService {
+			return Command{}, usage("%s takes no service.", spec.verb)
+		}
 		if !ValidServiceName(args[0]) {
-			return Command{}, &UsageError{Problem: fmt.Sprintf("%q is not a service name.", args[0]), Usage: Usage(spec.verb)}
+			return Command{}, usage("%q is not a service name.", args[0])
 		}
 		cmd.Service = args[0]
 	default:
-		return Command{}, &UsageError{Problem: fmt.Sprintf("too many words: %q.", strings.Join(args, " ")), Usage: Usage(spec.verb)}
+		return Command{}, usage("too many words: %q.", strings.Join(args, " "))
 	}
 	return cmd, nil
 }

@@ -27,6 +27,21 @@ func TestParseCommand(t *testing.T) {
 		{name: "verb case", text: "NEXT", want: Command{Verb: VerbNext}},
 		{name: "empty is help", text: "", want: Command{Verb: VerbHelp}},
 		{name: "help ignores the rest", text: "help bump please", want: Command{Verb: VerbHelp}},
+		{name: "rollback", text: "rollback", want: Command{Verb: VerbRollback}},
+		{name: "rollback to", text: "rollback to 10 billing", want: Command{Verb: VerbRollback, Weight: ptr(10), Service: "billing"}},
+		{name: "rollback service", text: "rollback web-api", want: Command{Verb: VerbRollback, Service: "web-api"}},
+		{name: "done item", text: "done deployed", want: Command{Verb: VerbDone, Item: "deployed"}},
+		{name: "done item service", text: "done deployed web-api", want: Command{Verb: VerbDone, Item: "deployed", Service: "web-api"}},
+		{name: "force anywhere", text: "bump --force 75 web-api", want: Command{Verb: VerbBump, Weight: ptr(75), Force: true, Service: "web-api"}},
+		{name: "list", text: "list", want: Command{Verb: VerbList}},
+		{name: "pause resume abort plan", text: "plan billing", want: Command{Verb: VerbPlan, Service: "billing"}},
+		{name: "rollback bare number", text: "rollback 10", problem: "say `rollback to 10`"},
+		{name: "rollback to nothing", text: "rollback to", problem: "rollback to needs a weight"},
+		{name: "rollback to 101", text: "rollback to 101", problem: "101 is out of range"},
+		{name: "done nothing", text: "done", problem: "done needs the checklist item"},
+		{name: "force on status", text: "status --force", problem: "status does not take --force"},
+		{name: "unknown option", text: "bump 10 --yes", problem: `"--yes" is not an option of bump`},
+		{name: "list takes no service", text: "list web-api", problem: "list takes no service"},
 		{name: "bump 250", text: "bump 250", problem: "250 is out of range"},
 		{name: "bump -5", text: "bump -5", problem: "-5 is out of range"},
 		{name: "bump abc", text: "bump abc", problem: `"abc" is not a weight`},
@@ -61,7 +76,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestCommandStringRoundTrips(t *testing.T) {
-	for _, text := range []string{"start web-api", "bump 0 web-api", "bump 25", "next", "status billing"} {
+	for _, text := range []string{"start web-api", "bump 0 web-api", "bump 25", "next", "status billing", "rollback to 10 billing", "done deployed web-api", "bump 75 --force web-api", "abort"} {
 		c, err := ParseCommand(text)
 		if err != nil {
 			t.Fatal(err)

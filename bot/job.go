@@ -7,6 +7,7 @@ type JobKind string
 const (
 	JobCommand     JobKind = "command"
 	JobPullRequest JobKind = "pull_request"
+	JobTimer       JobKind = "timer"
 )
 
 // Job is one unit of work taken from the queue by a worker: a command or a
@@ -15,6 +16,7 @@ type Job struct {
 	Kind        JobKind           `json:"kind"`
 	Command     *CommandRequest   `json:"command,omitempty"`
 	PullRequest *PullRequestEvent `json:"pull_request,omitempty"`
+	Timer       *Timer            `json:"timer,omitempty"`
 	// DeliveryID is GitHub's X-GitHub-Delivery, for logs.
 	DeliveryID string `json:"delivery_id,omitempty"`
 }

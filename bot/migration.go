@@ -1,13 +1,16 @@
-// Package bot is migratebot's domain: migrations, their steps, the command
-// grammar and the engine that runs commands and reacts to merges. It knows
-// nothing of HTTP, Slack, GitHub or Redis: it talks to them through the small
-// interfaces in ports.go, which the adapter packages under bot/ implement.
+// Package bot is migratebot's domain: migrations, their steps and gates, the
+// command grammar, and the engine that runs commands and reacts to merges and
+// timers. It knows nothing of HTTP, Slack, GitHub, AWS or Redis: it talks to
+// them through the small interfaces in ports.go, which the adapter packages
+// under bot/ implement.
 package bot
 
 import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/migratebot/migratebot/config"
 )
 
 // ServiceKey names one service in one environment: "kprod/web-api". At most
@@ -44,11 +47,46 @@ func (w Weights) String() string { return fmt.Sprintf("old %d / new %d", w.Old, 
 // Status is where a migration is in its life.
 type Status string
 
-// Statuses.
+// Statuses. Only active and aborting migrations keep the service frozen.
 const (
 	StatusActive    Status = "active"
+	StatusAborting  Status = "aborting" // revert PRs are open or to come
 	StatusCompleted Status = "completed"
+	StatusAborted   Status = "aborted"
 )
+
+// Finished reports whether the migration is over (and so archived).
+func (s Status) Finished() bool { return s == StatusCompleted || s == StatusAborted }
+
+// StepTTL is the step preflight inserts when the records' TTL is above 60 s.
+const StepTTL = "ttl"
+
+// StepStatus is where a non-weight step is. Weight steps are done when the
+// applied weight has reached their target, so that a rollback reopens them.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending StepStatus = "pending"
+	StepDone    StepStatus = "done"
+	StepSkipped StepStatus = "skipped" // already in place when the migration started
+)
+
+// Step is one step of a migration's playbook.
+type Step struct {
+	ID   string `json:"id"`   // "dns-source", "manual-deployed", "weights-25", "decommission"
+	Kind string `json:"kind"` // a config.Step* kind, or StepTTL
+	// Target is a weights step's weight for the new side.
+	Target int64 `json:"target,omitempty"`
+	// Item and Text describe a manual step.
+	Item         string        `json:"item,omitempty"`
+	Text         string        `json:"text,omitempty"`
+	Soak         time.Duration `json:"soak,omitempty"`
+	Irreversible bool          `json:"irreversible,omitempty"`
+	Status       StepStatus    `json:"status"`
+	DoneBy       string        `json:"done_by,omitempty"`
+	DoneAt       time.Time     `json:"done_at,omitzero"`
+}
 
 // ChangeState is where a change is in its life.
 type ChangeState string
@@ -63,10 +101,22 @@ const (
 	ChangeClosed  ChangeState = "closed"
 )
 
-// Change is what one step writes: for a weight step, one PR to the
-// env-config repo.
+// ChangeKind says why a change was made.
+type ChangeKind string
+
+// Change kinds.
+const (
+	KindStep     ChangeKind = "step"     // a playbook step, or a bump
+	KindRollback ChangeKind = "rollback" // traffic back towards the old side, urgent
+	KindRevert   ChangeKind = "revert"   // abort: files back as they were before the migration
+)
+
+// Change is what one step writes: one PR to one repo.
 type Change struct {
-	Step   string      `json:"step"` // "weights-25"
+	Kind ChangeKind `json:"kind"`
+	// Step is the step's id ("weights-25"); a rollback's is "rollback-N" and
+	// a revert's "revert-N".
+	Step   string      `json:"step"`
 	From   Weights     `json:"from"`
 	To     Weights     `json:"to"`
 	State  ChangeState `json:"state"`
@@ -74,13 +124,16 @@ type Change struct {
 	Branch string      `json:"branch"`
 	Number int         `json:"number,omitempty"`
 	URL    string      `json:"url,omitempty"`
+	// Before holds each changed file's content before the change (nil: the
+	// file did not exist), so abort can put it back.
+	Before map[string]*string `json:"before,omitempty"`
 	// RequestedBy is the Slack user who asked for the change.
 	RequestedBy string    `json:"requested_by"`
 	OpenedAt    time.Time `json:"opened_at"`
 	// ClosedAt is when it was merged or closed; ClosedBy by whom (GitHub login).
 	ClosedAt time.Time `json:"closed_at,omitzero"`
 	ClosedBy string    `json:"closed_by,omitempty"`
-	// MessageTS is the step's one Slack message in the thread, updated in place.
+	// MessageTS is the change's one Slack message in the thread, updated in place.
 	MessageTS string `json:"message_ts,omitempty"`
 }
 
@@ -91,18 +144,51 @@ type Thread struct {
 	TS      string `json:"ts"`
 }
 
+// Pause records who paused a migration.
+type Pause struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// Confirmation is an action waiting for its requester's button press: a
+// forced step beyond the step limit, or an irreversible step.
+type Confirmation struct {
+	Verb    Verb      `json:"verb"`
+	Target  int64     `json:"target,omitempty"`
+	Step    string    `json:"step,omitempty"`
+	Reason  string    `json:"reason"`
+	By      string    `json:"by"`
+	Expires time.Time `json:"expires"`
+}
+
 // Migration is one run of a playbook for one service.
 type Migration struct {
-	ID      string     `json:"id"`
-	Key     ServiceKey `json:"key"`
-	Status  Status     `json:"status"`
-	Targets []int64    `json:"targets"` // the playbook's weight targets for the new side
+	ID       string     `json:"id"`
+	Key      ServiceKey `json:"key"`
+	Status   Status     `json:"status"`
+	Playbook string     `json:"playbook"`
+	Steps    []Step     `json:"steps"`
 	// Weights are the applied (merged) weights.
 	Weights Weights `json:"weights"`
+	// TTL of the service's records, in seconds, as preflight found it.
+	TTL int `json:"ttl"`
 	// Open is the change in flight, if any.
 	Open *Change `json:"open,omitempty"`
 	// History holds the finished changes, oldest first.
-	History   []Change  `json:"history,omitempty"`
+	History []Change `json:"history,omitempty"`
+	// LastMergeAt is when the last change merged; soaks count from it.
+	LastMergeAt time.Time `json:"last_merge_at,omitzero"`
+	// Health is the last health verdict: "" (none yet), healthy, degraded
+	// or failing.
+	Health  string        `json:"health,omitempty"`
+	Paused  *Pause        `json:"paused,omitempty"`
+	Pending *Confirmation `json:"pending,omitempty"`
+	// Reverts are the revert changes abort still has to open, in order.
+	Reverts []Change `json:"reverts,omitempty"`
+	// Preflight is what preflight reported, shown atop the thread.
+	Preflight []string `json:"preflight,omitempty"`
+	// Reminded is set once the decommission reminder was posted.
+	Reminded  bool      `json:"reminded,omitempty"`
 	Thread    Thread    `json:"thread"`
 	StartedBy string    `json:"started_by"`
 	StartedAt time.Time `json:"started_at"`
@@ -111,11 +197,56 @@ type Migration struct {
 	Version int64 `json:"version"`
 }
 
+// Done reports whether a step is behind the migration.
+func (m *Migration) Done(s Step) bool {
+	if s.Kind == config.StepWeights {
+		return s.Target <= m.Weights.New
+	}
+	return s.Status == StepDone || s.Status == StepSkipped
+}
+
+// Current returns the first step not done, or false when all are.
+func (m *Migration) Current() (*Step, bool) {
+	for i := range m.Steps {
+		if !m.Done(m.Steps[i]) {
+			return &m.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// Step returns the step with that id.
+func (m *Migration) Step(id string) (*Step, bool) {
+	for i := range m.Steps {
+		if m.Steps[i].ID == id {
+			return &m.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// Manual returns the manual step for an item.
+func (m *Migration) Manual(item string) (*Step, bool) {
+	for i := range m.Steps {
+		if m.Steps[i].Kind == config.StepManual && m.Steps[i].Item == item {
+			return &m.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// InWeights reports whether every step before the weights is done, so
+// weights may be bumped freely.
+func (m *Migration) InWeights() bool {
+	cur, ok := m.Current()
+	return ok && cur.Kind == config.StepWeights || !ok
+}
+
 // NextTarget returns the playbook's next weight above the applied one.
 func (m *Migration) NextTarget() (int64, bool) {
-	for _, t := range m.Targets {
-		if t > m.Weights.New {
-			return t, true
+	for _, s := range m.Steps {
+		if s.Kind == config.StepWeights && s.Target > m.Weights.New {
+			return s.Target, true
 		}
 	}
 	return 0, false
@@ -128,3 +259,21 @@ func StepName(n int64) string { return fmt.Sprintf("weights-%d", n) }
 // BranchName is the deterministic branch of a step: a crashed or retried step
 // finds its branch and PR again instead of opening a second one.
 func BranchName(service, step string) string { return "migratebot/" + service + "/" + step }
+
+// BuildSteps expands a playbook into a migration's steps.
+func BuildSteps(p config.Playbook) []Step {
+	var steps []Step
+	for _, s := range p.Steps {
+		switch s.Kind {
+		case config.StepWeights:
+			for _, w := range s.Weights {
+				steps = append(steps, Step{ID: StepName(w), Kind: s.Kind, Target: w, Status: StepPending, Irreversible: s.Irreversible})
+			}
+		case config.StepManual:
+			steps = append(steps, Step{ID: "manual-" + s.Item, Kind: s.Kind, Item: s.Item, Text: s.Text, Status: StepPending, Irreversible: s.Irreversible})
+		default:
+			steps = append(steps, Step{ID: s.Kind, Kind: s.Kind, Soak: time.Duration(s.Soak), Status: StepPending, Irreversible: s.Irreversible})
+		}
+	}
+	return steps
+}

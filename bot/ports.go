@@ -28,8 +28,8 @@ type Store interface {
 	// Load returns the active migration of a service, or ErrNotFound.
 	Load(ctx context.Context, key ServiceKey) (*Migration, error)
 	// Save writes m if its Version is the stored one, then bumps m.Version;
-	// otherwise ErrConflict. A migration saved with a status other than
-	// active is archived and the service unfrozen.
+	// otherwise ErrConflict. A finished migration (completed, aborted) is
+	// archived and the service unfrozen.
 	Save(ctx context.Context, m *Migration) error
 	// Active lists the services with an active migration.
 	Active(ctx context.Context) ([]ServiceKey, error)
@@ -55,8 +55,10 @@ type ChangeSpec struct {
 	Repo       string // owner/name
 	BaseBranch string
 	Branch     string
-	// Files maps a path to its whole new content.
+	// Files maps a path to its whole new content; Delete lists paths to
+	// remove.
 	Files         map[string][]byte
+	Delete        []string
 	CommitMessage string
 	Title         string
 	Body          string
@@ -79,6 +81,51 @@ type Repos interface {
 	// OpenChange writes spec as one commit on spec.Branch and opens its PR.
 	// It is idempotent: an open PR for the branch is returned, not duplicated.
 	OpenChange(ctx context.Context, spec ChangeSpec) (PullRequest, error)
+	// ClosePR closes a PR with a comment saying why and deletes its branch.
+	// Closing a closed PR is not an error.
+	ClosePR(ctx context.Context, repo string, number int, branch, comment string) error
+}
+
+// CertCheck is what the certificate authority says about a certificate.
+type CertCheck struct {
+	Domains  []string
+	NotAfter time.Time
+	Covers   bool // a name on it matches the host asked about
+	Expired  bool
+}
+
+// Certificates checks TLS certificates (ACM).
+type Certificates interface {
+	CheckCertificate(ctx context.Context, arn, host string, now time.Time) (CertCheck, error)
+}
+
+// Prober checks that a health URL answers 2xx.
+type Prober interface {
+	Probe(ctx context.Context, url string) error
+}
+
+// Timer is work due at a time: it survives restarts, and fires once however
+// many replicas are running.
+type Timer struct {
+	Kind TimerKind  `json:"kind"`
+	Key  ServiceKey `json:"key"`
+	// Migration is the id of the migration that set it: a timer outliving
+	// its migration does nothing.
+	Migration string    `json:"migration"`
+	Due       time.Time `json:"due"`
+}
+
+// TimerKind says what a timer is for.
+type TimerKind string
+
+// Timer kinds.
+const (
+	TimerDecommissionDue TimerKind = "decommission-due"
+)
+
+// Scheduler keeps timers.
+type Scheduler interface {
+	Schedule(ctx context.Context, t Timer) error
 }
 
 // Message is what the bot says in chat: mrkdwn text and optional buttons.

@@ -27,6 +27,7 @@ type Config struct {
 	Redis   RedisConfig `yaml:"redis"`
 	GitHub  GitHub      `yaml:"github"`
 	Slack   Slack       `yaml:"slack"`
+	AWS     AWS         `yaml:"aws"`
 	// Playbooks by name; "default" always exists.
 	Playbooks    map[string]Playbook     `yaml:"playbooks"`
 	Environments map[string]*Environment `yaml:"environments"`
@@ -57,10 +58,14 @@ type Slack struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
-// Playbook is the ordered steps of a migration. For now: the weight targets.
-type Playbook struct {
-	// Weights are the new side's target weights, ascending, ending at 100.
-	Weights []int64 `yaml:"weights"`
+// AWS says how to reach AWS. Credentials come from the default chain
+// (environment, shared config, IRSA, instance role), never from this file.
+type AWS struct {
+	Region string `yaml:"region"`
+	// Endpoint, when set, sends every AWS call there (a VPC endpoint, or an
+	// emulator).
+	Endpoint string   `yaml:"endpoint"`
+	Timeout  Duration `yaml:"timeout"`
 }
 
 // Environment is where the new platform lives.
@@ -78,6 +83,12 @@ type Environment struct {
 	// StepLimit is the largest weight change one step may make, in points.
 	StepLimit    int64 `yaml:"step_limit"`
 	AutoRollback bool  `yaml:"auto_rollback"`
+	// ChangeWindows are when weight steps may start; none means any time.
+	ChangeWindows []ChangeWindow `yaml:"change_windows"`
+	// Timezone of the change windows (IANA name); default UTC.
+	Timezone string `yaml:"timezone"`
+	// Freezes are periods when no weight step may start.
+	Freezes []Freeze `yaml:"freezes"`
 	// People lists who may do what, by Slack user id and GitHub login.
 	People People `yaml:"people"`
 }
@@ -136,7 +147,55 @@ type Service struct {
 	Playbook    string `yaml:"playbook"`
 	// Mode is how traffic reaches the new DNS entry: "proxy" or "cname".
 	Mode    string      `yaml:"mode"`
+	DNS     DNS         `yaml:"dns"`
+	Old     Side        `yaml:"old"`
+	New     Side        `yaml:"new"`
 	Weights WeightsFile `yaml:"weights"`
+	// Proxy is the file pointing traffic at the service (proxy mode).
+	Proxy *ProxyFile `yaml:"proxy"`
+	// CNAME is the public record to turn into a CNAME (cname mode).
+	CNAME *CNAMEFile `yaml:"cname"`
+}
+
+// DNS names the service's public name and its new weighted entry.
+type DNS struct {
+	// Name is the public name clients use: web-api.kprod.acme.example.
+	Name string `yaml:"name"`
+	// Entry is the new weighted record the proxy or CNAME will point at:
+	// web-api-cutover.kprod.acme.example.
+	Entry string `yaml:"entry"`
+	// TTL of the records, in seconds; at most 60 before the first bump.
+	TTL int `yaml:"ttl"`
+}
+
+// Side is the old or the new platform of a service.
+type Side struct {
+	// Target is the host the side's DNS source points at.
+	Target string `yaml:"target"`
+	// HealthURL is probed in preflight (new side).
+	HealthURL string `yaml:"health_url"`
+	// CertificateARN is the ACM certificate on the side's load balancer;
+	// preflight checks it covers the new DNS entry (old side).
+	CertificateARN string `yaml:"certificate_arn"`
+}
+
+// ProxyFile is the proxy configuration pointing traffic at the service.
+type ProxyFile struct {
+	// Repo defaults to the environment's proxy_repo.
+	Repo string `yaml:"repo"`
+	Path string `yaml:"path"`
+	// Format is nginx, properties, yaml or fastly.
+	Format string `yaml:"format"`
+	// Key is what to edit: the nginx upstream name, the property key, the
+	// YAML path (a.b.c) or the Fastly backend name.
+	Key string `yaml:"key"`
+}
+
+// CNAMEFile is the Terraform file holding the service's public record.
+type CNAMEFile struct {
+	Path string `yaml:"path"`
+	// Resource is the aws_route53_record's label.
+	Resource string `yaml:"resource"`
 }
 
 // WeightsFile says where and how a service's weights are written.
@@ -144,7 +203,7 @@ type WeightsFile struct {
 	// Path in the environment's env-config repo.
 	Path string `yaml:"path"`
 	// Format is "yaml" (a sources list) or "terraform" (aws_route53_record
-	// weighted records; not editable yet).
+	// weighted records).
 	Format string `yaml:"format"`
 	// OldSource and NewSource name the two weighted sources in the file.
 	OldSource string `yaml:"old_source"`
@@ -222,17 +281,14 @@ func (c *Config) applyDefaults() {
 	if c.Slack.Timeout == 0 {
 		c.Slack.Timeout = Duration(10 * time.Second)
 	}
+	if c.AWS.Timeout == 0 {
+		c.AWS.Timeout = Duration(10 * time.Second)
+	}
 	if c.Playbooks == nil {
 		c.Playbooks = map[string]Playbook{}
 	}
 	if _, ok := c.Playbooks["default"]; !ok {
-		c.Playbooks["default"] = Playbook{Weights: slices.Clone(DefaultWeights)}
-	}
-	for name, p := range c.Playbooks {
-		if len(p.Weights) == 0 {
-			p.Weights = slices.Clone(DefaultWeights)
-			c.Playbooks[name] = p
-		}
+		c.Playbooks["default"] = DefaultPlaybook()
 	}
 	for _, e := range c.Environments {
 		if e == nil {
@@ -250,6 +306,9 @@ func (c *Config) applyDefaults() {
 		if e.Tickets.System == "" {
 			e.Tickets.System = "github"
 		}
+		if e.Timezone == "" {
+			e.Timezone = "UTC"
+		}
 	}
 	for _, s := range c.Services {
 		if s == nil {
@@ -261,6 +320,9 @@ func (c *Config) applyDefaults() {
 		if s.Weights.Format == "" {
 			s.Weights.Format = "yaml"
 		}
+		if s.DNS.TTL == 0 {
+			s.DNS.TTL = 60
+		}
 	}
 }
 
@@ -268,6 +330,7 @@ var (
 	repoName    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+	hostName    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
 
 // Validate returns every problem in the config at once, each naming its field.
@@ -289,21 +352,7 @@ func (c *Config) Validate() error {
 		bad("slack.api_url", "%q must end with /", c.Slack.APIURL)
 	}
 	for _, name := range sortedKeys(c.Playbooks) {
-		p := c.Playbooks[name]
-		field := "playbooks." + name + ".weights"
-		prev := int64(-1)
-		for i, w := range p.Weights {
-			if w < 1 || w > 100 {
-				bad(field, "%d is not a weight from 1 to 100", w)
-			}
-			if w <= prev {
-				bad(field, "must rise: %d follows %d", w, prev)
-			}
-			prev = w
-			if i == len(p.Weights)-1 && w != 100 {
-				bad(field, "must end at 100, not %d", w)
-			}
-		}
+		c.Playbooks[name].validate("playbooks."+name, bad)
 	}
 	if len(c.Environments) == 0 {
 		bad("environments", "at least one environment is required")
@@ -332,6 +381,15 @@ func (c *Config) Validate() error {
 		}
 		if e.Soak < 0 {
 			bad(f+".soak", "must not be negative")
+		}
+		if _, err := time.LoadLocation(e.Timezone); err != nil {
+			bad(f+".timezone", "%q is not a time zone (like Europe/London)", e.Timezone)
+		}
+		validateWindows(f+".change_windows", e.ChangeWindows, bad)
+		for i, fr := range e.Freezes {
+			if !fr.To.After(fr.From) {
+				bad(fmt.Sprintf("%s.freezes[%d]", f, i), "to must be after from")
+			}
 		}
 		if e.StepLimit < 1 || e.StepLimit > 100 {
 			bad(f+".step_limit", "%d is not between 1 and 100", e.StepLimit)
@@ -385,6 +443,47 @@ func (c *Config) Validate() error {
 		if s.Weights.OldSource != "" && s.Weights.OldSource == s.Weights.NewSource {
 			bad(f+".weights.new_source", "must differ from old_source")
 		}
+		if s.DNS.TTL < 1 {
+			bad(f+".dns.ttl", "%d is not a TTL in seconds", s.DNS.TTL)
+		}
+		pb := c.Playbooks[s.Playbook]
+		if pb.Has(StepDNSSource) || pb.Has(StepPointTraffic) {
+			for _, h := range []struct{ field, v string }{{"dns.name", s.DNS.Name}, {"dns.entry", s.DNS.Entry}, {"old.target", s.Old.Target}, {"new.target", s.New.Target}} {
+				if !hostName.MatchString(h.v) {
+					bad(f+"."+h.field, "%q is not a host name (the playbook creates and points DNS at it)", h.v)
+				}
+			}
+		}
+		if s.New.HealthURL != "" && !strings.HasPrefix(s.New.HealthURL, "http://") && !strings.HasPrefix(s.New.HealthURL, "https://") {
+			bad(f+".new.health_url", "%q is not an http(s) URL", s.New.HealthURL)
+		}
+		if pb.Has(StepPointTraffic) {
+			switch s.Mode {
+			case "proxy":
+				if s.Proxy == nil {
+					bad(f+".proxy", "proxy mode needs the proxy file (path, format, key)")
+					break
+				}
+				if s.Proxy.Repo == "" && c.Environments[s.Environment] != nil {
+					s.Proxy.Repo = c.Environments[s.Environment].ProxyRepo
+				}
+				if !repoName.MatchString(s.Proxy.Repo) {
+					bad(f+".proxy.repo", "%q is not owner/name (nor is the environment's proxy_repo set)", s.Proxy.Repo)
+				}
+				if s.Proxy.Path == "" || s.Proxy.Key == "" {
+					bad(f+".proxy", "path and key are required")
+				}
+				switch s.Proxy.Format {
+				case "nginx", "properties", "yaml", "fastly":
+				default:
+					bad(f+".proxy.format", "%q is not nginx, properties, yaml or fastly", s.Proxy.Format)
+				}
+			case "cname":
+				if s.CNAME == nil || s.CNAME.Path == "" || s.CNAME.Resource == "" {
+					bad(f+".cname", "cname mode needs the public record's file (path) and resource label")
+				}
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -409,3 +508,12 @@ func (c *Config) Lookup(service string) (*Service, *Environment, bool) {
 
 // ServiceNames returns the configured services, sorted.
 func (c *Config) ServiceNames() []string { return sortedKeys(c.Services) }
+
+// Location returns the environment's time zone (validated at load).
+func (e *Environment) Location() *time.Location {
+	loc, err := time.LoadLocation(e.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

@@ -21,11 +21,15 @@ func TestDefaults(t *testing.T) {
 	cfg, err := Parse([]byte(`
 github: {app_id: 1}
 environments:
-  kprod: {env_config_repo: acme/envs}
+  kprod: {env_config_repo: acme/envs, proxy_repo: acme/proxy}
 services:
   web-api:
     environment: kprod
     mode: proxy
+    dns: {name: web-api.acme.example, entry: web-api-cutover.acme.example}
+    old: {target: old.elb.example.com}
+    new: {target: new.k8s.example.com}
+    proxy: {path: nginx/web-api.conf, format: nginx, key: web_api}
     weights: {path: dns/web-api.yaml, old_source: a, new_source: b}
 `))
 	if err != nil {
@@ -36,11 +40,16 @@ services:
 		t.Errorf("environment defaults: %+v", env)
 	}
 	svc := cfg.Services["web-api"]
-	if svc.Playbook != "default" || svc.Weights.Format != "yaml" {
+	if svc.Playbook != "default" || svc.Weights.Format != "yaml" || svc.DNS.TTL != 60 || svc.Proxy.Repo != "acme/proxy" {
 		t.Errorf("service defaults: %+v", svc)
 	}
-	if got := cfg.Playbooks["default"].Weights; len(got) != 5 || got[0] != 10 || got[4] != 100 {
-		t.Errorf("default playbook: %v", got)
+	steps := cfg.Playbooks["default"].Steps
+	kinds := make([]string, len(steps))
+	for i, s := range steps {
+		kinds[i] = s.Kind
+	}
+	if strings.Join(kinds, ",") != "preflight,dns-source,point-traffic,manual,weights,decommission" || steps[5].Soak != Duration(14*24*time.Hour) || !steps[5].Irreversible {
+		t.Errorf("default playbook: %+v", steps)
 	}
 	if cfg.GitHub.APIURL != "https://api.github.com/" || cfg.Listen != ":8080" || cfg.Workers != 4 {
 		t.Errorf("top-level defaults: %+v", cfg)
@@ -60,11 +69,14 @@ func TestEveryProblemAtOnce(t *testing.T) {
 workers: -1
 github: {api_url: "ftp://x"}
 playbooks:
-  odd: {weights: [10, 5, 90]}
+  odd:
+    steps: [{weights: [10, 5, 90]}, dns-source, teleport]
 environments:
   kprod:
     env_config_repo: not-a-repo
     step_limit: 300
+    timezone: Mars/Olympus
+    change_windows: [{days: [funday], start: "17:00", end: "09:00"}]
     tickets: {system: email}
     soak: 1h
     people: {engineers: [alice]}
@@ -80,8 +92,9 @@ services:
 	}
 	for _, want := range []string{
 		"workers:", "github.app_id:", "github.api_url:",
-		"playbooks.odd.weights: must rise", "playbooks.odd.weights: must end at 100",
-		"environments.kprod.env_config_repo:", "environments.kprod.step_limit:", "environments.kprod.tickets.system:",
+		"playbooks.odd.steps[0].weights: must rise", "playbooks.odd.steps[0].weights: must end at 100",
+		"playbooks.odd.steps[1]: dns-source must come before the weights", `playbooks.odd.steps[2]: "teleport" is not a step`,
+		"environments.kprod.env_config_repo:", "environments.kprod.timezone:", `environments.kprod.change_windows[0].days: "funday"`, "environments.kprod.change_windows[0].end: must be after start", "environments.kprod.step_limit:", "environments.kprod.tickets.system:",
 		`environments.kprod.people.engineers: "alice" is not a Slack user id`,
 		`services.Web API: "Web API" is not a service name`, "services.Web API.environment:", "services.Web API.playbook:",
 		"services.Web API.mode:", "services.Web API.weights.path:", "services.Web API.weights.format:", "services.Web API.weights.new_source: must differ",
@@ -133,5 +146,37 @@ func TestMissingSecretsNamedNotShown(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "xoxb-very-secret") {
 		t.Error("the error shows a secret's value")
+	}
+}
+
+func TestChangeWindows(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := []ChangeWindow{{Days: []string{"mon", "tue"}, Start: "09:00", End: "17:00"}}
+	tests := []struct {
+		name string
+		at   string // UTC
+		open bool
+		next string
+	}{
+		{"monday morning, summer time", "2026-06-01T08:30:00Z", true, "2026-06-01T08:30:00Z"},
+		{"monday before nine local", "2026-06-01T07:59:00Z", false, "2026-06-01T08:00:00Z"},
+		{"tuesday at five local is closed", "2026-06-02T16:00:00Z", false, "2026-06-08T08:00:00Z"},
+		{"saturday", "2026-06-06T10:00:00Z", false, "2026-06-08T08:00:00Z"},
+		{"winter monday noon", "2026-01-05T12:00:00Z", true, "2026-01-05T12:00:00Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at, _ := time.Parse(time.RFC3339, tc.at)
+			if got := w[0].Contains(at, loc); got != tc.open {
+				t.Errorf("Contains = %v", got)
+			}
+			next, ok := NextOpen(w, at, loc)
+			if want, _ := time.Parse(time.RFC3339, tc.next); !ok || !next.Equal(want) {
+				t.Errorf("NextOpen = %v, want %v", next.UTC(), want)
+			}
+		})
 	}
 }

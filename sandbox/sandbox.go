@@ -15,7 +15,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +28,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/migratebot/migratebot/app"
+	"github.com/migratebot/migratebot/bot/httpprobe"
 	"github.com/migratebot/migratebot/clock"
 	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/test/awsemu"
 	"github.com/migratebot/migratebot/test/githubemu"
 	"github.com/migratebot/migratebot/test/slackemu"
 )
@@ -42,6 +48,9 @@ type Options struct {
 	// KeyPrefix prefixes the bot's Redis keys; empty means one of its own
 	// for each run, so a shared REDIS_URL keeps no state between runs.
 	KeyPrefix string
+	// Configure, when set, may change the sandbox's config before the bot
+	// starts (tests use it for change windows and freezes).
+	Configure func(*config.Config)
 }
 
 // Sandbox is a running bot with its emulators.
@@ -51,8 +60,11 @@ type Sandbox struct {
 	slack  *slackemu.Server
 	clock  *clock.Fake
 	botSrv *httptest.Server
-	redis  *goredis.Client
-	mini   *miniredis.Miniredis
+	aws    *awsemu.Server
+	// targets answers the services' health URLs.
+	targets *httptest.Server
+	redis   *goredis.Client
+	mini    *miniredis.Miniredis
 
 	mu     sync.Mutex
 	line   int     // the script line being run
@@ -60,6 +72,7 @@ type Sandbox struct {
 	// lastPR is the newest PR the bot opened: "repo#number".
 	lastPR   string
 	asUser   string
+	down     map[string]bool // services whose new target's health URL fails
 	userIDs  map[string]string
 	userName map[string]string
 }
@@ -69,7 +82,7 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if o.Start.IsZero() {
 		o.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	}
-	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", userIDs: map[string]string{}, userName: map[string]string{}}
+	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", down: map[string]bool{}, userIDs: map[string]string{}, userName: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -78,6 +91,12 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	cfg, err := config.Parse(config.SandboxYAML)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox config: %w", err)
+	}
+	if o.Configure != nil {
+		o.Configure(cfg)
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("sandbox config: %w", err)
+		}
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -115,6 +134,41 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	cfg.GitHub.APIURL = s.gh.URL()
 	cfg.Slack.APIURL = s.slack.APIURL()
 
+	s.aws = awsemu.New(awsemu.Options{Region: cfg.AWS.Region, AccessKeyID: sandboxAWSKey, SecretAccessKey: sandboxAWSSecret})
+	for _, c := range certificates {
+		s.aws.AddCertificate(awsemu.Certificate{ARN: c.ARN, DomainName: c.Domain, SANs: c.SANs, NotAfter: o.Start.AddDate(1, 0, 0), Status: "ISSUED"})
+	}
+	cfg.AWS.Endpoint = s.aws.URL()
+	// The new targets' health URLs keep their configured names; the
+	// sandbox's prober dials the targets server for every host, which
+	// answers by the Host header.
+	hostService := map[string]string{}
+	for name, svc := range cfg.Services {
+		if u, err := url.Parse(svc.New.HealthURL); err == nil && u.Host != "" {
+			hostService[u.Hostname()] = name
+		}
+	}
+	s.targets = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		s.mu.Lock()
+		down := s.down[hostService[host]]
+		s.mu.Unlock()
+		if down {
+			http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	}))
+	prober := httpprobe.New(5 * time.Second)
+	targetsAddr := s.targets.Listener.Addr().String()
+	prober.Client.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, targetsAddr)
+	}}
+
 	if o.RedisURL != "" {
 		opt, err := goredis.ParseURL(o.RedisURL)
 		if err != nil {
@@ -134,9 +188,10 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = fmt.Sprintf("sandbox-%d", time.Now().UnixNano())
 	}
-	s.app, err = app.New(app.Options{
+	s.app, err = app.New(ctx, app.Options{
 		Config: cfg, Secrets: secrets, Redis: s.redis, Clock: s.clock, Log: o.Log,
 		Replica: "sandbox", KeyPrefix: o.KeyPrefix,
+		AWSAccessKeyID: sandboxAWSKey, AWSSecretAccessKey: sandboxAWSSecret, Prober: prober,
 	})
 	if err != nil {
 		return nil, err
@@ -155,6 +210,12 @@ func (s *Sandbox) Close() {
 	if s.gh != nil {
 		s.gh.Close()
 	}
+	if s.aws != nil {
+		s.aws.Close()
+	}
+	if s.targets != nil {
+		s.targets.Close()
+	}
 	if s.slack != nil {
 		s.slack.Close()
 	}
@@ -168,6 +229,16 @@ func (s *Sandbox) Close() {
 
 // GitHub returns the GitHub emulator.
 func (s *Sandbox) GitHub() *githubemu.Server { return s.gh }
+
+// SetHealthy makes a service's new target answer its health URL, or not.
+func (s *Sandbox) SetHealthy(service string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down[service] = !ok
+}
+
+// AWS returns the AWS emulator.
+func (s *Sandbox) AWS() *awsemu.Server { return s.aws }
 
 // App returns the bot.
 func (s *Sandbox) App() *app.App { return s.app }
@@ -209,10 +280,7 @@ func (s *Sandbox) Exec(ctx context.Context, n int, line string) ([]Event, error)
 	s.mu.Lock()
 	s.line, s.events = n, nil
 	s.mu.Unlock()
-	text := strings.TrimSpace(line)
-	if i := strings.Index(text, " #"); i >= 0 && !strings.HasPrefix(text, "github comment") && !strings.HasPrefix(text, "/migrate") {
-		text = strings.TrimSpace(text[:i])
-	}
+	text := StripComment(strings.TrimSpace(line))
 	if text != "" && !strings.HasPrefix(text, "#") {
 		if err := s.exec(ctx, text); err != nil {
 			var bad *lineError
@@ -232,11 +300,14 @@ func (s *Sandbox) Exec(ctx context.Context, n int, line string) ([]Event, error)
 	return events, nil
 }
 
-// settle runs until nothing is left to do: every webhook delivered and every
-// job the line caused run to the end.
+// settle runs until nothing is left to do: every webhook delivered, every
+// timer due by the fake clock fired, and every job run to the end.
 func (s *Sandbox) settle(ctx context.Context) error {
 	for {
 		s.gh.WaitIdle()
+		if _, err := s.app.Queue.FireDue(ctx, s.clock.Now()); err != nil {
+			return err
+		}
 		n, err := s.app.Drain(ctx)
 		if err != nil {
 			return err
@@ -259,4 +330,17 @@ func (s *Sandbox) record(e Event) {
 	defer s.mu.Unlock()
 	e.Line = s.line
 	s.events = append(s.events, e)
+}
+
+// trailingComment is a comment after a script line: "#" after white space
+// and before a space or the end (so "#3", a PR, is not one).
+var trailingComment = regexp.MustCompile(`\s+#(\s.*)?$`)
+
+// StripComment removes a line's trailing comment; a github comment's text
+// is kept whole.
+func StripComment(line string) string {
+	if strings.HasPrefix(line, "github comment") {
+		return line
+	}
+	return strings.TrimSpace(trailingComment.ReplaceAllString(line, ""))
 }

@@ -28,23 +28,26 @@ const (
 	sandboxInstall     = 7001
 	sandboxEnvRepo     = "acme/envs-config"
 	sandboxSlackToken  = "xoxb-sandbox-token"
+	sandboxAWSKey      = "AKIASANDBOX"
+	sandboxAWSSecret   = "sandbox-aws-secret"
 )
 
+// certificates are the ACM certificates of the old load balancers: each
+// covers the service's cutover entry, as preflight requires.
+var certificates = []struct {
+	ARN, Domain string
+	SANs        []string
+}{
+	{"arn:aws:acm:us-east-1:111122223333:certificate/web-api-legacy", "web-api.kprod.acme.example", []string{"web-api.kprod.acme.example", "*.kprod.acme.example"}},
+	{"arn:aws:acm:us-east-1:111122223333:certificate/billing-legacy", "billing.kprod.acme.example", []string{"billing.kprod.acme.example", "billing-cutover.kprod.acme.example"}},
+}
+
+// seedRepos are the repos as a platform team has them before any
+// migration: web-api and billing have no cutover entry yet (the dns-source
+// step adds it); search has its weighted sources already.
 var seedRepos = map[string]map[string]string{
 	"acme/envs-config": {
 		"README.md": "# envs-config\n\nEnvironment configuration for acme. DNS sources live under dns/, Terraform under terraform/.\n",
-		"dns/kprod/web-api.yaml": `# DNS sources for web-api in kprod.
-# Weighted records: the share of DNS answers each target gets.
-record: web-api.kprod.acme.example
-ttl: 60
-sources:
-  - name: legacy-elb   # classic ELB, to be retired
-    target: web-api-1234.us-east-1.elb.amazonaws.com
-    weight: 100
-  - name: k8s          # new platform
-    target: web-api.k8s.kprod.acme.example
-    weight: 0
-`,
 		"dns/kprod/search.yaml": `# DNS sources for search in kprod (source and proxy already in place).
 record: search.kprod.acme.example
 ttl: 60
@@ -56,23 +59,23 @@ sources:
     target: search.k8s.kprod.acme.example
     weight: 0
 `,
-		"terraform/route53/billing.tf": `# Weighted records for billing.kprod.acme.example
-resource "aws_route53_record" "billing_legacy" {
-  zone_id        = var.zone_id
-  name           = "billing-origin.kprod.acme.example"
-  type           = "CNAME"
-  ttl            = 60
-  set_identifier = "billing-legacy"
-  records        = ["billing-9012.us-east-1.elb.amazonaws.com"]
-
-  weighted_routing_policy {
-    weight = 100
-  }
+		"terraform/route53/billing.tf": `# Public records for billing in kprod.
+resource "aws_route53_record" "billing_public" {
+  zone_id = var.zone_id
+  name    = "billing.kprod.acme.example"
+  type    = "CNAME"
+  ttl     = 60
+  records = ["billing-9012.us-east-1.elb.amazonaws.com"] # classic ELB
 }
 `,
 	},
 	"acme/edge-proxy": {
-		"nginx/upstreams/web-api.conf": "upstream web_api {\n    server web-api-1234.us-east-1.elb.amazonaws.com:443;\n}\n",
+		"nginx/upstreams/web-api.conf": `# web-api upstream, used by the edge proxies.
+upstream web_api {
+    server web-api-1234.us-east-1.elb.amazonaws.com:443 max_fails=3;
+    keepalive 32;
+}
+`,
 	},
 	"acme/change-requests": {
 		"README.md": "# change-requests\n\nChange tickets, one issue per change.\n",

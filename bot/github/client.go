@@ -189,13 +189,17 @@ func (c *Client) OpenChange(ctx context.Context, spec bot.ChangeSpec) (bot.PullR
 	baseSHA := branch.GetCommit().GetSHA()
 	baseTree := branch.GetCommit().GetCommit().GetTree().GetSHA()
 
-	entries := make([]*gh.TreeEntry, 0, len(spec.Files))
+	entries := make([]*gh.TreeEntry, 0, len(spec.Files)+len(spec.Delete))
 	// Sorted so the same change always makes the same tree request.
 	for _, path := range slices.Sorted(maps.Keys(spec.Files)) {
 		entries = append(entries, &gh.TreeEntry{
 			Path: gh.Ptr(path), Mode: gh.Ptr("100644"), Type: gh.Ptr("blob"),
 			Content: gh.Ptr(string(spec.Files[path])),
 		})
+	}
+	for _, path := range spec.Delete {
+		// No content and no sha: go-github sends "sha": null, which deletes.
+		entries = append(entries, &gh.TreeEntry{Path: gh.Ptr(path), Mode: gh.Ptr("100644"), Type: gh.Ptr("blob")})
 	}
 	tree, _, err := client.Git.CreateTree(ctx, owner, name, baseTree, entries)
 	if err != nil {
@@ -266,4 +270,34 @@ func (c *Client) findOpenPR(ctx context.Context, client *gh.Client, owner, name,
 func isStatus(err error, code int) bool {
 	var er *gh.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
+}
+
+// ClosePR implements bot.Repos: a comment saying why, the PR closed, its
+// branch deleted. Each part tolerates having been done already.
+func (c *Client) ClosePR(ctx context.Context, repo string, number int, branch, comment string) error {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return err
+	}
+	pr, _, err := client.PullRequests.Get(ctx, owner, name, number)
+	if err != nil {
+		return fmt.Errorf("read PR #%d on %s: %w", number, repo, err)
+	}
+	if pr.GetState() == "open" {
+		if comment != "" {
+			if _, _, err := client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.Ptr(comment)}); err != nil {
+				return fmt.Errorf("comment on PR #%d on %s: %w", number, repo, err)
+			}
+		}
+		if _, _, err := client.PullRequests.Edit(ctx, owner, name, number, &gh.PullRequest{State: gh.Ptr("closed")}); err != nil {
+			return fmt.Errorf("close PR #%d on %s: %w", number, repo, err)
+		}
+	}
+	if branch != "" {
+		_, err := client.Git.DeleteRef(ctx, owner, name, "heads/"+branch)
+		if err != nil && !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusUnprocessableEntity) {
+			return fmt.Errorf("delete branch %s on %s: %w", branch, repo, err)
+		}
+	}
+	return nil
 }

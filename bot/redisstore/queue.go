@@ -22,6 +22,7 @@ var _ bot.Queue = (*Queue)(nil)
 type Queue struct {
 	rdb      goredis.UniversalClient
 	stream   string
+	timers   string
 	group    string
 	prefix   string
 	consumer string
@@ -39,7 +40,10 @@ func NewQueue(rdb goredis.UniversalClient, prefix, consumer string, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Queue{rdb: rdb, prefix: prefix, stream: prefix + ":jobs", group: "workers", consumer: consumer, log: log, attempts: 3}
+	// The stream and the timers share a hash tag, so one script can move
+	// due timers into the stream on Redis Cluster too.
+	return &Queue{rdb: rdb, prefix: prefix, stream: prefix + ":{queue}:jobs", timers: prefix + ":{queue}:timers",
+		group: "workers", consumer: consumer, log: log, attempts: 3}
 }
 
 // Enqueue adds a job.
@@ -189,5 +193,80 @@ func (q *Queue) runOne(ctx context.Context, msg goredis.XMessage, handle Handler
 	})
 	if err != nil {
 		q.log.ErrorContext(ctx, "ack job", "id", msg.ID, "err", err)
+	}
+}
+
+var _ bot.Scheduler = (*Queue)(nil)
+
+// Schedule implements bot.Scheduler: the timer waits in a sorted set, scored
+// by its due time, and survives restarts. Scheduling the same timer twice
+// keeps one.
+func (q *Queue) Schedule(ctx context.Context, t bot.Timer) error {
+	data, err := json.Marshal(bot.Job{Kind: bot.JobTimer, Timer: &t})
+	if err != nil {
+		return fmt.Errorf("encode timer: %w", err)
+	}
+	if err := q.rdb.ZAdd(ctx, q.timers, goredis.Z{Score: float64(t.Due.UnixMilli()), Member: data}).Err(); err != nil {
+		return fmt.Errorf("schedule %s timer of %s: %w", t.Kind, t.Key, err)
+	}
+	return nil
+}
+
+// fireScript moves due timers into the job stream in one step, so that a
+// timer fires once however many replicas look at the same moment, and is
+// never lost between the two.
+var fireScript = goredis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('ZREM', KEYS[1], job)
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+end
+return #due`)
+
+// FireDue queues every timer due at now as a job, and returns how many.
+func (q *Queue) FireDue(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := fireScript.Run(ctx, q.rdb, []string{q.timers, q.stream}, now.UnixMilli(), 100).Int()
+		if err != nil {
+			return total, fmt.Errorf("fire due timers: %w", err)
+		}
+		total += n
+		if n < 100 {
+			return total, nil
+		}
+	}
+}
+
+// Pending returns the timers not yet due, soonest first (for status and tests).
+func (q *Queue) Pending(ctx context.Context) ([]bot.Timer, error) {
+	items, err := q.rdb.ZRange(ctx, q.timers, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list timers: %w", err)
+	}
+	out := make([]bot.Timer, 0, len(items))
+	for _, it := range items {
+		var j bot.Job
+		if err := json.Unmarshal([]byte(it), &j); err != nil || j.Timer == nil {
+			return nil, fmt.Errorf("decode timer %q: %v", it, err)
+		}
+		out = append(out, *j.Timer)
+	}
+	return out, nil
+}
+
+// RunTimers fires due timers every interval until ctx is done.
+func (q *Queue) RunTimers(ctx context.Context, clock interface{ Now() time.Time }, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := q.FireDue(ctx, clock.Now()); err != nil && ctx.Err() == nil {
+				q.log.ErrorContext(ctx, "timers", "err", err)
+			}
+		}
 	}
 }

@@ -128,7 +128,7 @@ func (s *Store) Save(ctx context.Context, m *bot.Migration) error {
 		return fmt.Errorf("encode migration: %w", err)
 	}
 	archive := "0"
-	if m.Status != bot.StatusActive {
+	if m.Status.Finished() {
 		archive = "1"
 	}
 	ok, err := saveScript.Run(ctx, s.rdb, []string{s.migrationKey(m.Key), s.historyKey(m.Key)},

@@ -79,6 +79,30 @@ func TestZeroWeightSurvives(t *testing.T) {
 	}
 }
 
+// TestAbortingStaysFrozen: a migration whose reverts are still open is not
+// over: it stays active and the service frozen.
+func TestAbortingStaysFrozen(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	m := &bot.Migration{ID: "a", Key: key, Status: bot.StatusActive}
+	if err := s.Create(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	m.Status = bot.StatusAborting
+	if err := s.Save(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, m); err != nil {
+		t.Fatalf("a second save while aborting: %v", err)
+	}
+	if got, err := s.Load(ctx, key); err != nil || got.Status != bot.StatusAborting {
+		t.Fatalf("load = %+v, %v", got, err)
+	}
+	if err := s.Create(ctx, &bot.Migration{ID: "b", Key: key, Status: bot.StatusActive}); !errors.Is(err, bot.ErrExists) {
+		t.Fatalf("a new migration started while aborting: %v", err)
+	}
+}
+
 func TestCompletedMigrationIsArchived(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	goslack "github.com/slack-go/slack"
 
@@ -67,8 +69,9 @@ func msgOptions(m bot.Message) []goslack.MsgOption {
 
 // Blocks renders a message as Block Kit.
 func Blocks(m bot.Message) []goslack.Block {
-	blocks := []goslack.Block{
-		goslack.NewSectionBlock(goslack.NewTextBlockObject(goslack.MarkdownType, m.Text, false, false), nil, nil),
+	var blocks []goslack.Block
+	for _, part := range splitText(m.Text, maxSectionText) {
+		blocks = append(blocks, goslack.NewSectionBlock(goslack.NewTextBlockObject(goslack.MarkdownType, part, false, false), nil, nil))
 	}
 	if len(m.Buttons) > 0 {
 		elems := make([]goslack.BlockElement, 0, len(m.Buttons))
@@ -82,4 +85,55 @@ func Blocks(m bot.Message) []goslack.Block {
 		blocks = append(blocks, goslack.NewActionBlock("migratebot_actions", elems...))
 	}
 	return blocks
+}
+
+// maxSectionText is Slack's limit on a section block's text.
+const maxSectionText = 3000
+
+// splitText cuts text into parts of at most limit bytes, at line ends where
+// it can, keeping ``` code fences balanced in each part.
+func splitText(text string, limit int) []string {
+	if len(text) <= limit {
+		return []string{text}
+	}
+	var parts []string
+	var cur strings.Builder
+	inFence := false
+	flush := func() {
+		s := cur.String()
+		if inFence {
+			s += "\n```"
+		}
+		parts = append(parts, s)
+		cur.Reset()
+		if inFence {
+			cur.WriteString("```\n")
+		}
+	}
+	for _, line := range strings.SplitAfter(text, "\n") {
+		for len(line) > limit-8 { // a line longer than a part: cut it
+			if cur.Len() > 0 {
+				flush()
+			}
+			cut := limit - 8 - cur.Len()
+			for cut > 0 && !utf8.RuneStart(line[cut]) {
+				cut--
+			}
+			cur.WriteString(line[:cut])
+			flush()
+			line = line[cut:]
+		}
+		if cur.Len()+len(line) > limit-8 {
+			flush()
+		}
+		cur.WriteString(line)
+		if strings.Count(line, "```")%2 == 1 {
+			inFence = !inFence
+		}
+	}
+	if cur.Len() > 0 {
+		inFence = false
+		parts = append(parts, cur.String())
+	}
+	return parts
 }

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // change windows name time zones; the image has no zoneinfo
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -95,7 +96,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
 	host, _ := os.Hostname()
-	bot, err := app.New(app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
+	bot, err := app.New(ctx, app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
 	if err != nil {
 		return err
 	}
@@ -107,6 +108,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	go func() { workersDone <- bot.RunWorkers(workCtx) }()
+	go bot.RunTimers(workCtx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ListenAndServe() }()
 	log.Info("migratebot serving", "addr", cfg.Listen, "version", version, "workers", cfg.Workers)

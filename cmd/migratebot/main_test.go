@@ -60,7 +60,7 @@ func TestSandboxTranscript(t *testing.T) {
 	out := runCLI(t, "sandbox", "--script", walkthrough)
 	for _, want := range []string{
 		"github PR acme/envs-config#1 opened",
-		"branch: migratebot/web-api/weights-10",
+		"branch: migratebot/search/weights-10",
 		"-    weight: 100\n        +    weight: 90",
 		"-    weight: 0\n        +    weight: 10",
 		"github PR acme/envs-config#1 merged by bob",
@@ -104,8 +104,8 @@ func TestSandboxJSON(t *testing.T) {
 	}
 	if len(opened) > 0 {
 		files, _ := opened[0]["files"].(map[string]any)
-		content, _ := files["dns/kprod/web-api.yaml"].(string)
-		if !strings.Contains(content, "weight: 90") || opened[0]["line"] != float64(4) || opened[0]["branch"] != "migratebot/web-api/weights-10" {
+		content, _ := files["dns/kprod/search.yaml"].(string)
+		if !strings.Contains(content, "weight: 90") || opened[0]["line"] != float64(5) || opened[0]["branch"] != "migratebot/search/weights-10" {
 			t.Errorf("first opened PR event: %v", opened[0])
 		}
 	}

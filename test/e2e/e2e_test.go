@@ -15,17 +15,19 @@ import (
 	"time"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/internal/redistest"
 	"github.com/migratebot/migratebot/sandbox"
+	"github.com/migratebot/migratebot/test/awsemu"
 	"github.com/migratebot/migratebot/test/slackemu"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 const envRepo = "acme/envs-config"
-const webAPIFile = "dns/kprod/web-api.yaml"
+const searchFile = "dns/kprod/search.yaml"
 
-var webAPIKey = bot.ServiceKey{Env: "kprod", Service: "web-api"}
+var searchKey = bot.ServiceKey{Env: "kprod", Service: "search"}
 
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer struct {
@@ -56,11 +58,18 @@ type harness struct {
 // newHarness starts the bot on the package's real redis-server.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith starts the bot with a changed sandbox config.
+func newHarnessWith(t *testing.T, configure func(*config.Config)) *harness {
+	t.Helper()
 	logs := &syncBuffer{}
 	prefix := redistest.Prefix(t)
 	sb, err := sandbox.New(context.Background(), sandbox.Options{
 		RedisURL:  "redis://" + redistest.Shared().Addr,
 		KeyPrefix: prefix,
+		Configure: configure,
 		Log:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -91,11 +100,13 @@ func (h *harness) do(lines ...string) []sandbox.Event {
 	return all
 }
 
-func (h *harness) migration() *bot.Migration {
+func (h *harness) migration() *bot.Migration { return h.migrationOf("search") }
+
+func (h *harness) migrationOf(service string) *bot.Migration {
 	h.t.Helper()
-	m, err := h.sb.App().Store.Load(context.Background(), webAPIKey)
+	m, err := h.sb.App().Store.Load(context.Background(), bot.ServiceKey{Env: "kprod", Service: service})
 	if err != nil {
-		h.t.Fatalf("load web-api: %v", err)
+		h.t.Fatalf("load %s: %v", service, err)
 	}
 	return m
 }
@@ -132,7 +143,11 @@ func (h *harness) snapshot() string {
 		case "list":
 			val = rdb.LRange(ctx, k, 0, -1).Val()
 		case "stream":
-			val = fmt.Sprintf("%d entries", rdb.XLen(ctx, k).Val())
+			n := rdb.XLen(ctx, k).Val()
+			if n == 0 {
+				continue // an empty queue: created by the first job, holds nothing
+			}
+			val = fmt.Sprintf("%d entries", n)
 		}
 		fmt.Fprintf(&b, "%s (%s ttl>0:%v) = %v\n", k, typ, rdb.TTL(ctx, k).Val() > 0, val)
 	}
@@ -184,4 +199,9 @@ func threadMessages(msgs []slackemu.Message, thread string) []slackemu.Message {
 		}
 	}
 	return out
+}
+
+// awsCert is a valid certificate naming only domain.
+func awsCert(arn, domain string) awsemu.Certificate {
+	return awsemu.Certificate{ARN: arn, DomainName: domain, SANs: []string{domain}, NotAfter: time.Now().AddDate(1, 0, 0), Status: "ISSUED"}
 }

@@ -27,9 +27,9 @@ func weightsIn(t *testing.T, content string) map[string]int64 {
 func TestStartBumpMerge(t *testing.T) {
 	h := newHarness(t)
 	gh := h.sb.GitHub()
-	mainBefore, _ := gh.File(envRepo, "main", webAPIFile)
+	mainBefore, _ := gh.File(envRepo, "main", searchFile)
 
-	evs := h.do("as alice", "/migrate start web-api")
+	evs := h.do("as alice", "/migrate start search")
 	if n := countKind(evs, "slack.message", "posted"); n != 1 {
 		t.Fatalf("start posted %d messages, want the plan alone: %+v", n, evs)
 	}
@@ -60,15 +60,15 @@ func TestStartBumpMerge(t *testing.T) {
 		t.Fatalf("want 1 PR, got %d", len(prs))
 	}
 	pr := prs[0]
-	if pr.Head != "migratebot/web-api/weights-10" || pr.Base != "main" {
+	if pr.Head != "migratebot/search/weights-10" || pr.Base != "main" {
 		t.Errorf("PR head/base = %s/%s", pr.Head, pr.Base)
 	}
-	for _, want := range []string{"web-api", "kprod", "old 100/new 0", "old 90/new 10"} {
+	for _, want := range []string{"search", "kprod", "old 100 / new 0", "old 90 / new 10"} {
 		if !strings.Contains(pr.Title, want) {
 			t.Errorf("PR title %q lacks %q", pr.Title, want)
 		}
 	}
-	for _, want := range []string{"`legacy-elb`", "**90**", "**10**", "/migrate bump 0 web-api"} {
+	for _, want := range []string{"`legacy-elb`", "**90**", "**10**", "/migrate rollback search", "/migrate next search` → new 25"} {
 		if !strings.Contains(pr.Body, want) {
 			t.Errorf("PR body lacks %q:\n%s", want, pr.Body)
 		}
@@ -76,14 +76,14 @@ func TestStartBumpMerge(t *testing.T) {
 	if got := pr.Reviewers; len(got) != 1 || got[0] != "carol" {
 		t.Errorf("reviewers = %v, want the environment's approvers [carol]", got)
 	}
-	onBranch, ok := gh.File(envRepo, pr.Head, webAPIFile)
+	onBranch, ok := gh.File(envRepo, pr.Head, searchFile)
 	if !ok {
 		t.Fatal("weights file missing on the PR branch")
 	}
 	if w := weightsIn(t, onBranch); w["legacy-elb"] != 90 || w["k8s"] != 10 {
 		t.Errorf("weights on the branch = %v, want legacy-elb 90, k8s 10", w)
 	}
-	if now, _ := gh.File(envRepo, "main", webAPIFile); now != mainBefore {
+	if now, _ := gh.File(envRepo, "main", searchFile); now != mainBefore {
 		t.Error("main changed before the merge")
 	}
 	m = h.migration()
@@ -109,11 +109,11 @@ func TestStartBumpMerge(t *testing.T) {
 	if len(steps) != 1 {
 		t.Fatalf("want one step message in the thread, got %d", len(steps))
 	}
-	if !strings.Contains(steps[0].Text, "merged by bob") || !strings.Contains(steps[0].Text, "/migrate next web-api") {
+	if !strings.Contains(steps[0].Text, "merged by bob") || !strings.Contains(steps[0].Text, "/migrate next search") {
 		t.Errorf("step message after merge = %q, want it merged with the next command", steps[0].Text)
 	}
 
-	h.do("/migrate next", "github merge last by carol")
+	h.do("clock +30m", "/migrate next", "github merge last by carol")
 	m = h.migration()
 	if m.Weights != (bot.Weights{Old: 75, New: 25}) || len(m.History) != 2 {
 		t.Fatalf("after the second step: weights=%v history=%d", m.Weights, len(m.History))
@@ -134,9 +134,9 @@ func TestStartBumpMerge(t *testing.T) {
 
 func mustFile(t *testing.T, h *harness, ref string) string {
 	t.Helper()
-	s, ok := h.sb.GitHub().File(envRepo, ref, webAPIFile)
+	s, ok := h.sb.GitHub().File(envRepo, ref, searchFile)
 	if !ok {
-		t.Fatalf("%s missing at %s", webAPIFile, ref)
+		t.Fatalf("%s missing at %s", searchFile, ref)
 	}
 	return s
 }
@@ -145,9 +145,9 @@ func mustFile(t *testing.T, h *harness, ref string) string {
 // user who pressed it.
 func TestButtonRunsNext(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github merge last", "click migrate:next")
+	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m", "click migrate:next")
 	prs := h.sb.GitHub().PRs(envRepo)
-	if len(prs) != 2 || prs[1].Head != "migratebot/web-api/weights-25" {
+	if len(prs) != 2 || prs[1].Head != "migratebot/search/weights-25" {
 		t.Fatalf("the button did not open the PR to 25: %+v", prs)
 	}
 	if m := h.migration(); m.Open == nil || m.Open.RequestedBy != h.sb.UserID("alice") {
@@ -159,7 +159,7 @@ func TestButtonRunsNext(t *testing.T) {
 // its link, and nothing else happens.
 func TestOpenPRRefusesBump(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10")
+	h.do("as alice", "/migrate start search", "/migrate bump 10")
 	pr := h.sb.GitHub().PRs(envRepo)[0]
 	before := h.snapshot()
 	evs := h.do("/migrate bump 25")
@@ -176,7 +176,7 @@ func TestOpenPRRefusesBump(t *testing.T) {
 // were and lets the step run again.
 func TestClosedPRAllowsRetry(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github close last")
+	h.do("as alice", "/migrate start search", "/migrate bump 10", "github close last")
 	m := h.migration()
 	if m.Open != nil || m.Weights.New != 0 || len(m.History) != 1 || m.History[0].State != bot.ChangeClosed {
 		t.Fatalf("after close: %+v", m)
@@ -205,7 +205,7 @@ func TestConversationPicksMigration(t *testing.T) {
 	}
 	// dave has worked on neither; two are active in the channel.
 	before := h.snapshot()
-	evs := h.do("as dave", "/migrate bump 10")
+	evs := h.do("as dave", "/migrate next")
 	said := ephemeralTo(evs, "dave")
 	if len(said) != 1 || !strings.Contains(said[0], "Which migration?") || !strings.Contains(said[0], "search, web-api") {
 		t.Fatalf("dave was told %q, want to be asked which migration", said)
@@ -214,9 +214,9 @@ func TestConversationPicksMigration(t *testing.T) {
 		t.Errorf("an unclear command changed state:\n%s\n---\n%s", before, after)
 	}
 	// Naming it works, and becomes dave's context.
-	h.do("/migrate bump 10 web-api", "github merge last", "/migrate status")
-	if m := h.migration(); m.Weights.New != 10 {
-		t.Errorf("web-api at %v", m.Weights)
+	h.do("/migrate next web-api", "/migrate status")
+	if m := h.migrationOf("web-api"); m.Open == nil || m.Open.Step != "dns-source" || m.Open.RequestedBy != h.sb.UserID("dave") {
+		t.Errorf("web-api open change = %+v", m.Open)
 	}
 }
 
@@ -224,24 +224,25 @@ func TestConversationPicksMigration(t *testing.T) {
 // migration, archives it and unfreezes the service.
 func TestCompletedMigrationUnfreezes(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api")
+	h.do("as alice", "/migrate start search")
 	for range 5 {
-		h.do("/migrate next web-api", "github merge last")
+		h.do("/migrate next search", "github merge last", "clock +30m")
 	}
+	h.do("clock +336h", "/migrate next search", "click migrate:confirm", "github merge last")
 	ctx := context.Background()
-	if _, err := h.sb.App().Store.Load(ctx, webAPIKey); err != bot.ErrNotFound {
+	if _, err := h.sb.App().Store.Load(ctx, searchKey); err != bot.ErrNotFound {
 		t.Fatalf("web-api still active after 100: %v", err)
 	}
-	hist, err := h.sb.App().Store.History(ctx, webAPIKey)
+	hist, err := h.sb.App().Store.History(ctx, searchKey)
 	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted || hist[0].Weights.New != 100 {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
-	if w := weightsIn(t, mustFile(t, h, "main")); w["legacy-elb"] != 0 || w["k8s"] != 100 {
-		t.Errorf("main = %v, want 0/100", w)
+	if w := weightsIn(t, mustFile(t, h, "main")); len(w) != 1 || w["k8s"] != 100 {
+		t.Errorf("main = %v, want k8s alone at 100", w)
 	}
 	// Unfrozen: a new start is judged on the file (all on new), not
 	// refused as "already migrating".
-	said := ephemeralTo(h.do("/migrate start web-api"), "alice")
+	said := ephemeralTo(h.do("/migrate start search"), "alice")
 	if len(said) != 1 || !strings.Contains(said[0], "nothing to migrate") {
 		t.Errorf("start after completion said %q", said)
 	}

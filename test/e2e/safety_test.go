@@ -18,7 +18,7 @@ import (
 // everyone else is told a change is in progress or already open.
 func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api")
+	h.do("as alice", "/migrate start search")
 	slack := h.sb.Slack()
 	alice := h.sb.UserID("alice")
 	const n = 24
@@ -26,7 +26,7 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			resp, err := slack.SlashCommand(alice, "C0MIGRATE", "/migrate", fmt.Sprintf("bump %d web-api", []int{10, 25}[i%2]))
+			resp, err := slack.SlashCommand(alice, "C0MIGRATE", "/migrate", fmt.Sprintf("bump %d search", []int{10, 25}[i%2]))
 			if err == nil && resp.Status != http.StatusOK {
 				err = fmt.Errorf("HTTP %d", resp.Status)
 			}
@@ -90,7 +90,7 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 // second one; a bump to another weight is refused until it is finished.
 func TestInterruptedStepResumes(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10")
+	h.do("as alice", "/migrate start search", "/migrate bump 10")
 	ctx := context.Background()
 	store := h.sb.App().Store
 	m := h.migration()
@@ -99,7 +99,7 @@ func TestInterruptedStepResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	said := ephemeralTo(h.do("/migrate bump 25"), "alice")
-	if len(said) != 1 || !strings.Contains(said[0], "was interrupted") || !strings.Contains(said[0], "/migrate bump 10 web-api") {
+	if len(said) != 1 || !strings.Contains(said[0], "was interrupted") || !strings.Contains(said[0], "/migrate bump 10 search") {
 		t.Fatalf("a different weight during an interrupted change: told %q", said)
 	}
 	h.do("/migrate bump 10")
@@ -125,7 +125,7 @@ func TestInterruptedStepResumes(t *testing.T) {
 // (same X-GitHub-Delivery): nothing changes, nothing is said again.
 func TestRedeliveredMergeHasNoSecondEffect(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github merge last")
+	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last")
 	before := h.snapshot()
 	msgs := h.sb.Slack().Messages()
 	calls := h.sb.Slack().Calls()
@@ -157,7 +157,7 @@ func TestRedeliveredMergeHasNoSecondEffect(t *testing.T) {
 // Redis or on GitHub.
 func TestBadInputChangesNothing(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate bump 10", "github merge last")
+	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m")
 	cases := []struct {
 		name, as, line, want string
 	}{
@@ -166,13 +166,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"not a number", "alice", "/migrate bump abc", `"abc" is not a weight`},
 		{"no number", "alice", "/migrate bump", "bump needs the new side's weight"},
 		{"unknown service", "alice", "/migrate bump 25 nosuch", `"nosuch" is not a configured service`},
+		{"rollback with a bare number", "alice", "/migrate rollback 10", "say `rollback to 10`"},
+		{"done without an item", "alice", "/migrate done", "done needs the checklist item"},
+		{"force on status", "alice", "/migrate status --force", "status does not take --force"},
 		{"unknown service to start", "alice", "/migrate start nosuch", `"nosuch" is not a configured service`},
-		{"service not migrating", "alice", "/migrate bump 10 search", "search has no active migration"},
+		{"service not migrating", "alice", "/migrate bump 10 web-api", "web-api has no active migration"},
 		{"unknown subcommand", "alice", "/migrate frobnicate", `"frobnicate" is not a migratebot command`},
 		{"too many words", "alice", "/migrate bump 25 web-api now", "too many words"},
 		{"same weight", "alice", "/migrate bump 10", "already at old 90 / new 10"},
-		{"unauthorized", "mallory", "/migrate bump 25 web-api", "You may not run `/migrate bump`"},
-		{"approver may not bump", "carol", "/migrate bump 25 web-api", "only its engineers and admins"},
+		{"unauthorized", "mallory", "/migrate bump 25 search", "You may not run `/migrate bump`"},
+		{"approver may not bump", "carol", "/migrate bump 25 search", "only its engineers and admins"},
+		{"engineer may not force", "alice", "/migrate bump 50 --force search", "only its admins may force"},
 		{"unauthorized start", "mallory", "/migrate start search", "You may not run `/migrate start`"},
 	}
 	for _, tc := range cases {
@@ -187,7 +191,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if !strings.Contains(strings.ToLower(said[0]), strings.ToLower(tc.want)) {
 				t.Errorf("answer %q lacks %q", said[0], tc.want)
 			}
-			if tc.as != "mallory" && tc.name != "service not migrating" && tc.name != "same weight" && tc.name != "approver may not bump" {
+			if !strings.HasPrefix(tc.name, "unauthorized") && !strings.Contains(tc.name, "may not") && tc.name != "service not migrating" && tc.name != "same weight" {
 				if !strings.Contains(said[0], "Usage: /migrate") {
 					t.Errorf("answer %q lacks the usage line", said[0])
 				}
@@ -230,7 +234,7 @@ func TestNoMigrationInContext(t *testing.T) {
 // 401, queue nothing, and are logged without their bodies.
 func TestForgedRequestsRejected(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api")
+	h.do("as alice", "/migrate start search")
 	before := h.snapshot()
 	form := url.Values{"command": {"/migrate"}, "text": {"bump 100 web-api SECRET-BODY-MARKER"}, "user_id": {"U0ALICE"}, "channel_id": {"C0MIGRATE"}, "team_id": {"T0ACME"}}
 	body := []byte(form.Encode())

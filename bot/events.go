@@ -1,0 +1,161 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/migratebot/migratebot/config"
+)
+
+// PullRequestClosed applies a merged change or records a closed one. A
+// redelivered or repeated event changes nothing: the change it names is no
+// longer the open one.
+func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) error {
+	log := e.log.With("repo", ev.Repo, "pr", ev.Number, "installation_id", ev.InstallationID)
+	key, err := e.store.FindPR(ctx, ev.Repo, ev.Number)
+	if errors.Is(err, ErrNotFound) {
+		log.DebugContext(ctx, "not a migratebot PR")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find the migration of %s#%d: %w", ev.Repo, ev.Number, err)
+	}
+	unlock, err := e.waitLock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := e.store.Load(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		log.InfoContext(ctx, "PR closed after its migration ended", "migration", key.String())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", key, err)
+	}
+	c := m.Open
+	if c == nil || c.Repo != ev.Repo || c.Number != ev.Number {
+		log.InfoContext(ctx, "PR event already applied", "migration", m.ID)
+		return nil
+	}
+	now := e.clock.Now().UTC()
+	c.ClosedAt, c.ClosedBy = now, ev.By
+	openRevert := false
+	if ev.Merged {
+		c.State = ChangeMerged
+		m.LastMergeAt = now
+		e.applyMerged(m, c, now)
+		if c.Kind == KindRevert {
+			if len(m.Reverts) > 0 {
+				openRevert = true
+			} else {
+				m.Status = StatusAborted
+			}
+		}
+	} else {
+		c.State = ChangeClosed
+	}
+	m.History = append(m.History, *c)
+	m.Open = nil
+	if err := e.save(ctx, m); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "change closed", "migration", m.ID, "step", c.Step, "merged", ev.Merged, "weights", m.Weights.String())
+	if err := e.postChange(ctx, m, c); err != nil {
+		log.ErrorContext(ctx, "could not update the step message", "migration", m.ID, "err", err)
+	}
+	switch {
+	case m.Status == StatusCompleted:
+		e.tell(ctx, m, fmt.Sprintf("✅ The migration of %s is complete: all traffic is on the new side and the old source is gone. %s is unfrozen.", key.Service, key.Service))
+	case m.Status == StatusAborted:
+		e.tell(ctx, m, fmt.Sprintf("✖ Abort complete: the repos are as they were before the migration, and %s is unfrozen.", key.Service))
+	}
+	e.refreshPlan(ctx, m)
+	if openRevert {
+		return e.openNextRevert(ctx, m, c.RequestedBy)
+	}
+	return e.scheduleDecommission(ctx, m)
+}
+
+// applyMerged moves the migration on for a merged change.
+func (e *Engine) applyMerged(m *Migration, c *Change, now time.Time) {
+	if c.Kind == KindRevert {
+		return
+	}
+	m.Weights = c.To
+	if m.Weights.New < 100 {
+		m.Reminded = false
+	}
+	if c.Kind != KindStep {
+		return
+	}
+	if s, ok := m.Step(c.Step); ok && s.Kind != config.StepWeights {
+		s.Status, s.DoneBy, s.DoneAt = StepDone, c.ClosedBy, now
+		if s.Kind == config.StepDecommission {
+			m.Status = StatusCompleted
+		}
+	}
+	if _, more := m.Current(); !more {
+		m.Status = StatusCompleted
+	}
+}
+
+// scheduleDecommission sets the reminder for when the decommission soak
+// ends, once the service is at new 100 with decommission to come.
+func (e *Engine) scheduleDecommission(ctx context.Context, m *Migration) error {
+	cur, ok := m.Current()
+	if m.Status != StatusActive || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Reminded || e.sched == nil {
+		return nil
+	}
+	t := Timer{Kind: TimerDecommissionDue, Key: m.Key, Migration: m.ID, Due: m.LastMergeAt.Add(cur.Soak)}
+	if err := e.sched.Schedule(ctx, t); err != nil {
+		return fmt.Errorf("schedule the decommission reminder: %w", err)
+	}
+	return nil
+}
+
+// Timer runs a due timer. A timer of a migration that has moved on, or of
+// one that is over, does nothing.
+func (e *Engine) Timer(ctx context.Context, t Timer) error {
+	unlock, err := e.waitLock(ctx, t.Key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := e.store.Load(ctx, t.Key)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", t.Key, err)
+	}
+	if m.ID != t.Migration {
+		return nil
+	}
+	switch t.Kind {
+	case TimerDecommissionDue:
+		cur, ok := m.Current()
+		if m.Reminded || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Open != nil {
+			return nil
+		}
+		if e.clock.Now().Before(m.LastMergeAt.Add(cur.Soak)) {
+			return nil // a rollback and a new 100 moved the due time; a newer timer exists
+		}
+		m.Reminded = true
+		if err := e.save(ctx, m); err != nil {
+			return err
+		}
+		e.tell(ctx, m, fmt.Sprintf("⏰ %s has run at new 100 for %s. Decommission is next: `/migrate next %s` opens the PR removing the old source (%s), after a confirmation.",
+			m.Key.Service, humanDuration(cur.Soak), m.Key.Service, e.oldSource(m)))
+	default:
+		e.log.WarnContext(ctx, "unknown timer", "kind", t.Kind)
+	}
+	return nil
+}
+
+func (e *Engine) oldSource(m *Migration) string {
+	svc, _, _ := e.cfg.Lookup(m.Key.Service)
+	return svc.Weights.OldSource
+}
