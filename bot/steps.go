@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aymanbagabas/go-udiff"
 	"gopkg.in/yaml.v3"
 
 	"github.com/migratebot/migratebot/bot/trafficfile"
@@ -358,4 +359,49 @@ func revertPlan(repo string, before map[string]*string) Plan {
 		}
 	}
 	return p
+}
+
+// Diff renders the plan as unified diffs, one per file, in path order.
+func (p Plan) Diff() string {
+	var b strings.Builder
+	for _, path := range slices.Sorted(maps.Keys(p.Before)) {
+		before, after := "", ""
+		if p.Before[path] != nil {
+			before = *p.Before[path]
+		}
+		if c, ok := p.Files[path]; ok {
+			after = string(c)
+		}
+		b.WriteString(udiff.Unified("a/"+path, "b/"+path, before, after))
+	}
+	return b.String()
+}
+
+// PlanStep computes the change one step would make, with no repo host: for
+// `migratebot plan` on a local checkout. step is dns-source, point-traffic,
+// ttl, decommission, bump:N or rollback:N.
+func PlanStep(ctx context.Context, cfg *config.Config, tmpl *templates.Set, service, step string, read FileReader) (Plan, error) {
+	svc, _, ok := cfg.Lookup(service)
+	if !ok {
+		return Plan{}, fmt.Errorf("%q is not a configured service (configured: %s)", service, strings.Join(cfg.ServiceNames(), ", "))
+	}
+	p, err := newPlanner(cfg, ServiceKey{Env: svc.Environment, Service: service}, tmpl, read)
+	if err != nil {
+		return Plan{}, err
+	}
+	kind, arg, hasArg := strings.Cut(step, ":")
+	switch kind {
+	case config.StepDNSSource, config.StepPointTraffic, StepTTL, config.StepDecommission:
+		if hasArg {
+			return Plan{}, fmt.Errorf("step %s takes no :value", kind)
+		}
+		return p.step(ctx, Step{ID: kind, Kind: kind}, 0)
+	case "bump", "rollback":
+		n, err := parseWeight(arg)
+		if !hasArg || err != nil {
+			return Plan{}, fmt.Errorf("step %s needs a weight from 0 to 100, like %s:25", kind, kind)
+		}
+		return p.setWeights(ctx, n)
+	}
+	return Plan{}, fmt.Errorf("%q is not a step: dns-source, point-traffic, ttl, decommission, bump:N or rollback:N", step)
 }

@@ -3,11 +3,8 @@ package bot
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-
-	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/migratebot/migratebot/config"
 )
@@ -330,20 +327,13 @@ func (e *Engine) RenderPlan(ctx context.Context, m *Migration, base FileReader) 
 		if m.Open != nil && m.Open.Step == s.ID {
 			note = fmt.Sprintf(" (open as <%s|PR #%d>)", m.Open.URL, m.Open.Number)
 		}
-		fmt.Fprintf(&b, "• *%s* → %s%s\n", s.ID, plan.Repo, note)
-		for _, path := range slices.Sorted(maps.Keys(plan.Before)) {
-			after := ""
-			if c, ok := plan.Files[path]; ok {
-				after = string(c)
-				overlay[plan.Repo+":"+path] = &after
-			} else {
-				overlay[plan.Repo+":"+path] = nil
-			}
-			before := ""
-			if plan.Before[path] != nil {
-				before = *plan.Before[path]
-			}
-			fmt.Fprintf(&b, "```%s```\n", udiff.Unified("a/"+path, "b/"+path, before, after))
+		fmt.Fprintf(&b, "• *%s* → %s%s\n```%s```\n", s.ID, plan.Repo, note, plan.Diff())
+		for path, c := range plan.Files {
+			content := string(c)
+			overlay[plan.Repo+":"+path] = &content
+		}
+		for _, path := range plan.Delete {
+			overlay[plan.Repo+":"+path] = nil
 		}
 	}
 	if remaining == 0 {

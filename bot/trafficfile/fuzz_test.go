@@ -26,6 +26,13 @@ import (
 // seed-* files there are written by TestFuzzSeeds (run it with
 // -update-seeds after changing fuzzSeeds); other files are inputs the
 // fuzzer found and are kept as they are.
+//
+// Run one for a while with, e.g.:
+//
+//	go test -run='^$' -fuzz='^FuzzSetCNAME$' -fuzztime=30s -fuzzminimizetime=2s ./bot/trafficfile/
+//
+// (-fuzzminimizetime keeps the engine from spending most of the run
+// minimizing each new input of the larger Terraform seeds.)
 
 // fuzzHost turns s into a valid host name (with a port if s has one and
 // port is set), so that the fuzzer spends runs on edits that go through as

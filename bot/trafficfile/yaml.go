@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,13 +23,14 @@ import (
 // lead to exactly one node, which must be a scalar (not a mapping, list,
 // alias or block scalar, and not null), with no anchor or tag, and not
 // inside an anchored node (an alias of it would change too). The file must
-// be one YAML document.
+// be one YAML document that yaml.v3 decodes (no key twice in a mapping).
 //
 // Only the scalar's token is replaced, in its own quoting style: a plain
 // scalar stays plain, a 'single' or "double" quoted one stays quoted the
 // same way. A plain scalar must keep the type it reads as: a string stays
 // a string (setting "123" where a host name was is refused, as it would
-// read as a number); quote the value in the file first to change that.
+// read as a number, and so is "yes", which YAML 1.1 readers such as Mule's
+// SnakeYAML read as a boolean); quote the value in the file first.
 // Setting a value to the one it has returns identical bytes.
 //
 // value must be letters, digits and URL characters (see checkValue).
@@ -298,8 +300,22 @@ func checkPlainYAML(value, oldTag string, flow bool) error {
 			return fmt.Errorf("new value %q would read as %s, not %s like the old value; quote the old value in the file first", value, n.Tag, oldTag)
 		}
 	}
+	if oldTag == "!!str" && yaml11NonString.MatchString(value) {
+		return fmt.Errorf("new value %q would not read as a string in YAML 1.1 (SnakeYAML, which Mule uses, reads it as a boolean, number or null); quote the old value in the file first", value)
+	}
 	return nil
 }
+
+// yaml11NonString matches the plain scalars that YAML 1.1 readers resolve
+// to something other than a string where yaml.v3 (YAML 1.2) may read a
+// string: SnakeYAML's patterns for booleans ("yes", "off"), null, integers
+// (base 2, 8, 16 and 60, with '_') and floats, and YAML 1.1's "y" and "n".
+var yaml11NonString = regexp.MustCompile(`^(?:` +
+	`y|Y|n|N|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF` +
+	`|~|null|Null|NULL` +
+	`|[-+]?0b_*[0-1]+[0-1_]*|[-+]?0_*[0-7]+[0-7_]*|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x_*[0-9a-fA-F]+[0-9a-fA-F_]*|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
+	`|[-+]?(?:\.[0-9]+|[0-9_]+(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
+	`)$`)
 
 // checkYAMLEdit re-reads edited content and verifies that its node tree
 // is the one before the edit with the target scalar's value replaced, at

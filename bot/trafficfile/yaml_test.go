@@ -17,6 +17,7 @@ var yamlCases = []goldenCase{
 	{name: "flow-mapping", in: "mule-proxy.in", edit: yamlEdit("backends.1.host", cutoverHost)},
 	{name: "flow-int", in: "mule-proxy.in", edit: yamlEdit("flow.retries", "3")},
 	{name: "quoted-multi-line", in: "mule-proxy.in", edit: yamlEdit("quoted_multi", "one-line")},
+	{name: "ip-address", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", "10.0.12.8")},
 	{name: "escaped-double-quoted", in: "mule-proxy.in", edit: yamlEdit("escaped", cutoverHost)},
 	// Setting a value to the one it has.
 	{name: "same-value", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", elbHost), unchanged: true},
@@ -39,6 +40,8 @@ var yamlCases = []goldenCase{
 	{name: "block-scalar", in: "mule-proxy.in", edit: yamlEdit("multi", "x"), wantErr: `line 22: "multi" is a block scalar`},
 	{name: "folded-plain", in: "mule-proxy.in", edit: yamlEdit("folded_plain", "x"), wantErr: `line 24: "folded_plain": plain scalar spans several lines`},
 	{name: "string-to-int", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", "123"), wantErr: `line 5: "proxy.upstream.host": new value "123" would read as !!int, not !!str like the old value`},
+	{name: "string-to-yaml11-bool", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", "on"), wantErr: `line 5: "proxy.upstream.host": new value "on" would not read as a string in YAML 1.1`},
+	{name: "string-to-sexagesimal", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", "10:20"), wantErr: `new value "10:20" would not read as a string in YAML 1.1`},
 	{name: "int-to-string", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.port", "https"), wantErr: `new value "https" would read as !!str, not !!int`},
 	{name: "comma-in-flow", in: "mule-proxy.in", edit: yamlEdit("backends.1.host", "a,b"), wantErr: `new value "a,b" cannot be written as a plain (unquoted) scalar here`},
 	{name: "comment-start", in: "mule-proxy.in", edit: yamlEdit("proxy.upstream.host", "#x"), wantErr: `new value "#x" cannot be written as a plain (unquoted) scalar here`},

@@ -4,6 +4,8 @@
 //	migratebot serve --config FILE       run the bot (secrets from the environment)
 //	migratebot sandbox [--script FILE] [--json]
 //	                                     run the bot against emulators, from a script or the terminal
+//	migratebot plan --config FILE --service S --step STEP [--repo DIR]
+//	                                     print the diff a step would make on a local checkout
 //	migratebot version
 package main
 
@@ -33,6 +35,7 @@ var version = "dev"
 const usage = `usage:
   migratebot serve --config FILE
   migratebot sandbox [--script FILE] [--json]
+  migratebot plan --config FILE --service S --step dns-source|point-traffic|ttl|decommission|bump:N|rollback:N [--repo DIR]
   migratebot version`
 
 func main() {
@@ -53,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "sandbox":
 		return runSandbox(ctx, args[1:], stdin, stdout, stderr)
+	case "plan":
+		return runPlan(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "migratebot", version)
 		return nil

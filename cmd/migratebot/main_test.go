@@ -215,3 +215,46 @@ func TestServeHealthAndReadiness(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanOnALocalCheckout: migratebot plan prints a step's diff from files
+// on disk, with no GitHub.
+func TestPlanOnALocalCheckout(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, config.SandboxYAML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(dir, "envs-config")
+	weights := "record: search.kprod.acme.example\nttl: 60\nsources:\n  - name: legacy-elb # old\n    target: search-5678.us-east-1.elb.amazonaws.com\n    weight: 100\n  - name: k8s\n    target: search.k8s.kprod.acme.example\n    weight: 0\n"
+	if err := os.MkdirAll(filepath.Join(repo, "dns/kprod"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "dns/kprod/search.yaml"), []byte(weights), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runCLI(t, "plan", "--config", cfgPath, "--service", "search", "--step", "bump:25", "--repo", repo)
+	want := "--- a/dns/kprod/search.yaml\n+++ b/dns/kprod/search.yaml\n"
+	for _, w := range []string{want, "-    weight: 100\n+    weight: 75\n", "-    weight: 0\n+    weight: 25\n", "  - name: legacy-elb # old\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("plan output lacks %q:\n%s", w, out)
+		}
+	}
+	out = runCLI(t, "plan", "--config", cfgPath, "--service", "web-api", "--step", "dns-source", "--repo", repo)
+	if !strings.Contains(out, "+++ b/dns/kprod/web-api.yaml") || !strings.Contains(out, "+record: web-api-cutover.kprod.acme.example") {
+		t.Errorf("dns-source plan:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"plan", "--config", cfgPath, "--service", "search", "--step", "bump:250", "--repo", repo},
+		{"plan", "--config", cfgPath, "--service", "nosuch", "--step", "bump:25", "--repo", repo},
+		{"plan", "--config", cfgPath, "--service", "search", "--step", "teleport", "--repo", repo},
+		{"plan", "--config", cfgPath, "--service", "search"},
+	} {
+		var o, e bytes.Buffer
+		if err := run(args, strings.NewReader(""), &o, &e); err == nil || o.Len() != 0 {
+			t.Errorf("%v: err %v, printed %q", args[3:], err, o.String())
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(repo, "dns/kprod/search.yaml")); string(got) != weights {
+		t.Error("plan changed the checkout")
+	}
+}

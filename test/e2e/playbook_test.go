@@ -438,3 +438,36 @@ func TestDecommissionRefusedWhileOldSideReferenced(t *testing.T) {
 		t.Errorf("a decommission PR opened: %+v", m.Open)
 	}
 }
+
+// TestListPlanStatus: the read-only commands answer the asking user alone,
+// and plan opens nothing.
+func TestListPlanStatus(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start web-api", "/migrate start search", "/migrate bump 10 search")
+	list := ephemeralTo(h.do("/migrate list"), "alice")
+	if len(list) != 1 || !strings.Contains(list[0], "Active migrations* (2)") || !strings.Contains(list[0], "`search` (kprod) · at weights-10") || !strings.Contains(list[0], "PR #1> open") {
+		t.Errorf("list: %q", list)
+	}
+	if told := ephemeralTo(h.do("as mallory", "/migrate list"), "mallory"); len(told) != 1 || !strings.Contains(told[0], "You may not list") {
+		t.Errorf("mallory's list: %q", told)
+	}
+	before := len(h.sb.GitHub().PRs(envRepo))
+	plan := ephemeralTo(h.do("as carol", "/migrate plan web-api"), "carol")
+	if len(plan) != 1 {
+		t.Fatalf("plan: %q", plan)
+	}
+	for _, want := range []string{"*dns-source* → acme/envs-config", "+record: web-api-cutover.kprod.acme.example", "*point-traffic* → acme/edge-proxy",
+		"-    server web-api-1234.us-east-1.elb.amazonaws.com:443 max_fails=3;", "+    server web-api-cutover.kprod.acme.example:443 max_fails=3;",
+		"*manual-deployed* — a person confirms", "*weights-10*", "-    weight: 100\n+    weight: 90", "*weights-100*", "*decommission*"} {
+		if !strings.Contains(plan[0], want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if len(h.sb.GitHub().PRs(envRepo)) != before {
+		t.Error("plan opened a PR")
+	}
+	status := ephemeralTo(h.do("/migrate status web-api"), "carol")
+	if len(status) != 1 || !strings.Contains(status[0], "✔ preflight → ○ dns-source → ○ point-traffic → ○ deployed (manual) → ○ 10") || !strings.Contains(status[0], "Last health: no summary yet") {
+		t.Errorf("status: %q", status)
+	}
+}
