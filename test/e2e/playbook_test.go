@@ -471,3 +471,34 @@ func TestListPlanStatus(t *testing.T) {
 		t.Errorf("status: %q", status)
 	}
 }
+
+// TestIrreversibleStepConfirmsAndBlocksAbort: a step marked irreversible
+// asks its requester to confirm, and once merged, abort is refused with the
+// reason and changes nothing.
+func TestIrreversibleStepConfirmsAndBlocksAbort(t *testing.T) {
+	h := newHarnessWith(t, func(c *config.Config) {
+		pb := c.Playbooks["default"]
+		for i := range pb.Steps {
+			if pb.Steps[i].Kind == config.StepPointTraffic {
+				pb.Steps[i].Irreversible = true
+			}
+		}
+	})
+	h.do("as alice", "/migrate start billing", "/migrate next", "github merge last")
+	told := ephemeralTo(h.do("/migrate next"), "alice")
+	if len(told) != 1 || !strings.Contains(told[0], "Please confirm: point-traffic for billing, which cannot be undone") {
+		t.Fatalf("told %q", told)
+	}
+	if n := len(h.sb.GitHub().PRs(envRepo)); n != 1 {
+		t.Fatalf("%d PRs before the confirmation", n)
+	}
+	h.do("click migrate:confirm", "github merge last")
+	before := h.snapshot()
+	told = ephemeralTo(h.do("/migrate abort"), "alice")
+	if len(told) != 1 || !strings.Contains(told[0], "cannot be aborted: the irreversible step point-traffic merged") {
+		t.Fatalf("abort: %q", told)
+	}
+	if after := h.snapshot(); after != before {
+		t.Error("a refused abort changed state")
+	}
+}
