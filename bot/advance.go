@@ -141,7 +141,7 @@ func (e *Engine) weightGates(m *Migration, env *config.Environment, now time.Tim
 		}
 	}
 	if m.Health == "failing" {
-		return refuse("Gate *health*: the last health summary of %s was failing. Fix it and run `/migrate health %s`, or roll back with `/migrate rollback %s`.", svc, svc, svc)
+		return refuse("Gate *health*: the last health summary of %s was failing. The gate opens when a summary is healthy again; to send traffic back now, `/migrate rollback %s`.", svc, svc)
 	}
 	for _, f := range env.Freezes {
 		if !now.Before(f.From) && now.Before(f.To) {

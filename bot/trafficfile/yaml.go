@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/migratebot/migratebot/internal/yamlpos"
 )
 
 // SetYAMLValue returns content, a YAML file, with the scalar at path set to
@@ -95,35 +95,10 @@ func splitYAMLPath(path string) ([]string, error) {
 
 // decodeYAMLDoc parses content as exactly one YAML document and returns
 // its root node.
-func decodeYAMLDoc(content []byte) (root *yaml.Node, err error) {
-	if !utf8.Valid(content) {
-		return nil, errors.New("not YAML: content is not valid UTF-8")
-	}
-	defer func() {
-		// yaml.v3 recovers its own panics; anything else escaping it is
-		// still a parse failure of this input.
-		if r := recover(); r != nil {
-			root, err = nil, fmt.Errorf("not YAML: parser failed: %v", r)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(content))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("not YAML: no document in content")
-		}
-		return nil, fmt.Errorf("not YAML: %w", err)
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, fmt.Errorf("not YAML: %w", err)
-	default:
-		return nil, fmt.Errorf("line %d: a second YAML document; want exactly one", extra.Line)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, errors.New("not YAML: no document in content")
+func decodeYAMLDoc(content []byte) (*yaml.Node, error) {
+	doc, err := yamlpos.DecodeOne(content)
+	if err != nil {
+		return nil, err
 	}
 	// Decoding into Go values checks what the node tree does not: that no
 	// mapping has a key twice and that aliases and merge keys are sound.
@@ -134,7 +109,7 @@ func decodeYAMLDoc(content []byte) (root *yaml.Node, err error) {
 		msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 		return nil, fmt.Errorf("%s", strings.ReplaceAll(msg, "\n  ", "; "))
 	}
-	return &doc, nil
+	return doc, nil
 }
 
 // yamlTarget is the scalar a path leads to.
@@ -370,39 +345,10 @@ type yamlToken struct {
 	quote      byte // 0 (plain), '"' or '\''
 }
 
-// yamlLocator turns yaml.v3 node positions (1-based line, and 1-based
-// column counted in characters) into byte offsets in the content,
-// following the YAML scanner's idea of a line break: LF, CR, CRLF, NEL, LS
-// and PS. A UTF-8 byte order mark at the very start is not counted.
-type yamlLocator struct {
-	content    []byte
-	lineStarts []int
-}
+// yamlLocator finds scalar tokens in the content.
+type yamlLocator struct{ *yamlpos.Lines }
 
-func newYAMLLocator(content []byte) *yamlLocator {
-	base := 0
-	if bytes.HasPrefix(content, []byte("\xef\xbb\xbf")) {
-		base = 3
-	}
-	starts := []int{base}
-	for i := base; i < len(content); {
-		switch c := content[i]; {
-		case c == '\r' && i+1 < len(content) && content[i+1] == '\n':
-			i += 2
-		case c == '\r' || c == '\n':
-			i++
-		case c == 0xC2 && i+1 < len(content) && content[i+1] == 0x85:
-			i += 2
-		case c == 0xE2 && i+2 < len(content) && content[i+1] == 0x80 && (content[i+2] == 0xA8 || content[i+2] == 0xA9):
-			i += 3
-		default:
-			i++
-			continue
-		}
-		starts = append(starts, i)
-	}
-	return &yamlLocator{content: content, lineStarts: starts}
-}
+func newYAMLLocator(content []byte) *yamlLocator { return &yamlLocator{yamlpos.NewLines(content)} }
 
 // locate returns the byte range of scalar n's token: for a quoted scalar,
 // from its opening to its closing quote; for a plain one, its text, which
@@ -411,18 +357,11 @@ func (l *yamlLocator) locate(n *yaml.Node) (yamlToken, error) {
 	fail := func(why string) (yamlToken, error) {
 		return yamlToken{}, fmt.Errorf("%w: cannot locate the scalar: %s", errInternal, why)
 	}
-	if n.Line < 1 || n.Line > len(l.lineStarts) || n.Column < 1 {
-		return fail("position out of range")
+	off, err := l.Offset(n.Line, n.Column)
+	if err != nil {
+		return fail(err.Error())
 	}
-	off := l.lineStarts[n.Line-1]
-	for c := 1; c < n.Column; c++ {
-		if off >= len(l.content) {
-			return fail("column past end of content")
-		}
-		_, size := utf8.DecodeRune(l.content[off:])
-		off += size
-	}
-	rest := l.content[off:]
+	rest := l.Content[off:]
 	if len(rest) > 0 && rest[0] == '!' {
 		// A non-specific tag ("! value") is not flagged as tagged.
 		return yamlToken{}, errors.New("scalar has a tag; not supported")

@@ -319,7 +319,7 @@ func cutWholeLines(in, out []byte, starts map[int]bool) bool {
 
 func yamlLineStarts(content []byte) map[int]bool {
 	m := map[int]bool{0: true}
-	for _, s := range newYAMLLocator(content).lineStarts {
+	for _, s := range newYAMLLocator(content).Starts {
 		m[s] = true
 	}
 	return m

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/migratebot/migratebot/internal/yamlpos"
 )
 
 // ReadYAML returns the sources in a YAML weights file, in file order.
@@ -91,39 +91,14 @@ func appendYAMLWeight(dst []byte, w int64, quote byte) []byte {
 	return dst
 }
 
-// decodeYAML parses content as exactly one YAML document.
-func decodeYAML(content []byte) (doc *yaml.Node, err error) {
-	if !utf8.Valid(content) {
-		return nil, errors.New("not YAML: content is not valid UTF-8")
+// decodeYAML parses content as exactly one YAML document and returns its
+// top node.
+func decodeYAML(content []byte) (*yaml.Node, error) {
+	doc, err := yamlpos.DecodeOne(content)
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
-		// yaml.v3 reports errors by panicking internally and recovers its
-		// own panics; anything else escaping it is still a parse failure
-		// of this input, not a reason to take the bot down.
-		if r := recover(); r != nil {
-			doc, err = nil, fmt.Errorf("not YAML: parser failed: %v", r)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(content))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("not YAML: no document in content")
-		}
-		return nil, fmt.Errorf("not YAML: %w", err)
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, fmt.Errorf("not YAML: %w", err)
-	default:
-		return nil, fmt.Errorf("line %d: multiple YAML documents; want exactly one", extra.Line)
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
-		return nil, errors.New("not YAML: no document in content")
-	}
-	return root.Content[0], nil
+	return doc.Content[0], nil
 }
 
 // resolveAlias returns the node an alias refers to, or n itself.
@@ -282,39 +257,10 @@ func parseYAMLSource(item *yaml.Node, n int) (yamlWeight, error) {
 	return w, nil
 }
 
-// yamlLocator turns yaml.v3 node positions (1-based line, and 1-based
-// column counted in characters) into byte offsets in the original content,
-// following the YAML scanner's idea of a line break: LF, CR, CRLF, NEL,
-// LS and PS. A UTF-8 byte order mark at the very start is not counted.
-type yamlLocator struct {
-	content    []byte
-	lineStarts []int
-}
+// yamlLocator finds weight tokens in the content.
+type yamlLocator struct{ *yamlpos.Lines }
 
-func newYAMLLocator(content []byte) *yamlLocator {
-	base := 0
-	if bytes.HasPrefix(content, []byte("\xef\xbb\xbf")) {
-		base = 3
-	}
-	starts := []int{base}
-	for i := base; i < len(content); {
-		switch c := content[i]; {
-		case c == '\r' && i+1 < len(content) && content[i+1] == '\n':
-			i += 2
-		case c == '\r' || c == '\n':
-			i++
-		case c == 0xC2 && i+1 < len(content) && content[i+1] == 0x85:
-			i += 2
-		case c == 0xE2 && i+2 < len(content) && content[i+1] == 0x80 && (content[i+2] == 0xA8 || content[i+2] == 0xA9):
-			i += 3
-		default:
-			i++
-			continue
-		}
-		starts = append(starts, i)
-	}
-	return &yamlLocator{content: content, lineStarts: starts}
-}
+func newYAMLLocator(content []byte) *yamlLocator { return &yamlLocator{yamlpos.NewLines(content)} }
 
 // locate sets w.start and w.end to the byte range of the weight token;
 // on entry w.start holds the token's column.
@@ -324,18 +270,11 @@ func (l *yamlLocator) locate(w *yamlWeight) error {
 	fail := func(why string) error {
 		return fmt.Errorf("line %d: source %q: %w: cannot locate the weight token: %s", w.line, w.source.Name, errInternal, why)
 	}
-	if w.line < 1 || w.line > len(l.lineStarts) || col < 1 {
-		return fail("position out of range")
+	off, err := l.Offset(w.line, col)
+	if err != nil {
+		return fail(err.Error())
 	}
-	off := l.lineStarts[w.line-1]
-	for c := 1; c < col; c++ {
-		if off >= len(l.content) {
-			return fail("column past end of content")
-		}
-		_, size := utf8.DecodeRune(l.content[off:])
-		off += size
-	}
-	rest := l.content[off:]
+	rest := l.Content[off:]
 	if len(rest) > 0 && rest[0] == '!' {
 		// A non-specific tag ("! 10") is not flagged as tagged by yaml.v3.
 		return fmt.Errorf("line %d: source %q: weight has a YAML tag; not supported", w.line, w.source.Name)

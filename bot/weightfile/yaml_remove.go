@@ -375,7 +375,7 @@ type yamlLines struct {
 }
 
 func newYAMLLines(content []byte) *yamlLines {
-	return &yamlLines{content: content, starts: newYAMLLocator(content).lineStarts}
+	return &yamlLines{content: content, starts: newYAMLLocator(content).Starts}
 }
 
 func (l *yamlLines) count() int { return len(l.starts) }
