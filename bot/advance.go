@@ -71,7 +71,7 @@ func (e *Engine) advance(ctx context.Context, req CommandRequest, key ServiceKey
 		if err := e.openChange(ctx, m, req.User, KindStep, step.ID, plan); err != nil {
 			return err
 		}
-		return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+		return e.remember(ctx, req, key)
 	})
 }
 
@@ -164,6 +164,9 @@ func (e *Engine) weightGates(m *Migration, env *config.Environment, now time.Tim
 // askConfirm records what waits for the requester's button and shows them
 // the buttons.
 func (e *Engine) askConfirm(ctx context.Context, req CommandRequest, m *Migration, c Confirmation) error {
+	if req.Source == "github" {
+		return refuse("This needs a confirmation button (%s): run it in Slack, `/migrate %s %s`.", c.Reason, c.Verb, m.Key.Service)
+	}
 	c.By, c.Expires = req.User, e.clock.Now().Add(confirmFor).UTC()
 	m.Pending = &c
 	if err := e.save(ctx, m); err != nil {

@@ -23,9 +23,11 @@ type Engine struct {
 	certs Certificates
 	probe Prober
 	sched Scheduler
-	clock Clock
-	tmpl  *templates.Set
-	log   *slog.Logger
+	// tickets are the change-ticket systems, by environment.
+	tickets map[string]Tickets
+	clock   Clock
+	tmpl    *templates.Set
+	log     *slog.Logger
 	// lockTTL bounds how long one job may hold a migration; every outside
 	// call it makes has its own shorter timeout.
 	lockTTL time.Duration
@@ -43,9 +45,12 @@ type Deps struct {
 	Certificates Certificates
 	Prober       Prober
 	Scheduler    Scheduler
-	Clock        Clock
-	Templates    *templates.Set
-	Log          *slog.Logger
+	// Tickets are the change-ticket systems, by environment name; an
+	// environment without one files no tickets.
+	Tickets   map[string]Tickets
+	Clock     Clock
+	Templates *templates.Set
+	Log       *slog.Logger
 }
 
 // NewEngine returns an engine.
@@ -56,7 +61,7 @@ func NewEngine(d Deps) *Engine {
 	}
 	return &Engine{
 		cfg: d.Config, store: d.Store, repos: d.Repos, chat: d.Chat, certs: d.Certificates, probe: d.Prober,
-		sched: d.Scheduler, clock: d.Clock, tmpl: d.Templates, log: log,
+		sched: d.Scheduler, tickets: d.Tickets, clock: d.Clock, tmpl: d.Templates, log: log,
 		lockTTL: 2 * time.Minute, lockWait: 30 * time.Second,
 	}
 }
@@ -80,6 +85,16 @@ func (e *Engine) Handle(ctx context.Context, job Job) error {
 			return errors.New("timer job without a timer")
 		}
 		return e.Timer(ctx, *job.Timer)
+	case JobReview:
+		if job.Review == nil {
+			return errors.New("review job without a review")
+		}
+		return e.Review(ctx, *job.Review)
+	case JobPRComment:
+		if job.PRComment == nil {
+			return errors.New("comment job without a comment")
+		}
+		return e.PRComment(ctx, *job.PRComment)
 	}
 	// An unknown kind is a job from a newer replica; retrying will not help.
 	e.log.WarnContext(ctx, "dropping job of unknown kind", "kind", job.Kind)
@@ -105,6 +120,13 @@ func (e *Engine) Command(ctx context.Context, req CommandRequest) error {
 		}
 		err = e.run(ctx, req, cmd, false)
 	}
+	return e.answer(ctx, log, req, err)
+}
+
+// answer tells the user what became of a command: bad input and refusals
+// in plain words, failures with an apology. Only a failure to answer is an
+// error (the job is retried).
+func (e *Engine) answer(ctx context.Context, log *slog.Logger, req CommandRequest, err error) error {
 	var usage *UsageError
 	var no *refusal
 	switch {
@@ -125,9 +147,21 @@ func (e *Engine) Command(ctx context.Context, req CommandRequest) error {
 	return nil
 }
 
-// say answers the user alone.
+// say answers the user alone in Slack, or in the bot's one comment on the
+// PR for a PR comment.
 func (e *Engine) say(ctx context.Context, req CommandRequest, text string, buttons ...Button) error {
+	if req.Source == "github" {
+		return e.prReply(ctx, req, text)
+	}
 	return e.chat.Ephemeral(ctx, req.Channel, req.User, Message{Text: text, Buttons: buttons})
+}
+
+// remember makes key the Slack user's context in the channel.
+func (e *Engine) remember(ctx context.Context, req CommandRequest, key ServiceKey) error {
+	if req.Source == "github" {
+		return nil
+	}
+	return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
 }
 
 func (e *Engine) run(ctx context.Context, req CommandRequest, cmd Command, confirmed bool) error {
@@ -331,9 +365,13 @@ func (e *Engine) locked(ctx context.Context, key ServiceKey, fn func(m *Migratio
 	return fn(m)
 }
 
-// save stamps and saves a migration.
+// save stamps and saves a migration (in the history, for a finished one
+// read from there).
 func (e *Engine) save(ctx context.Context, m *Migration) error {
 	m.UpdatedAt = e.clock.Now().UTC()
+	if m.archived {
+		return e.store.UpdateHistory(ctx, m)
+	}
 	if err := e.store.Save(ctx, m); err != nil {
 		return fmt.Errorf("save %s: %w", m.Key, err)
 	}
@@ -370,8 +408,9 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	c := &Change{
 		Kind: kind, Step: stepID, From: m.Weights, To: plan.To, State: ChangeOpening,
 		Repo: plan.Repo, Branch: BranchName(m.Key.Service, stepID), Before: plan.Before,
-		RequestedBy: user, OpenedAt: e.clock.Now().UTC(),
+		RequestedBy: user, OpenedAt: e.clock.Now().UTC(), Summary: plan.What,
 	}
+	c.Rollback = rollbackText(m, c)
 	if m.Open != nil && m.Open.Step == stepID {
 		c.MessageTS = m.Open.MessageTS
 	}
@@ -396,6 +435,12 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	c.State, c.Number, c.URL = ChangeOpen, pr.Number, pr.URL
 	if err := e.store.IndexPR(ctx, c.Repo, c.Number, m.Key); err != nil {
 		return fmt.Errorf("index PR #%d: %w", pr.Number, err)
+	}
+	if e.tickets[m.Key.Env] != nil && c.Ticket == nil {
+		// Filed in the background: the PR does not wait for the ticket
+		// system, and a system that is down delays nothing.
+		c.Ticket = &TicketLink{Want: TicketOpen}
+		e.scheduleTicket(ctx, m, c, e.clock.Now())
 	}
 	if err := e.postChange(ctx, m, c); err != nil {
 		// The PR is open and indexed; the message is a courtesy.

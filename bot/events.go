@@ -59,6 +59,11 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 	}
 	m.History = append(m.History, *c)
 	m.Open = nil
+	if ev.Merged {
+		e.wantTicket(ctx, m, c, TicketClosed, fmt.Sprintf("Merged by %s on GitHub (%s). Weights now %s.", ev.By, c.URL, m.Weights))
+	} else {
+		e.wantTicket(ctx, m, c, TicketCancelled, fmt.Sprintf("The PR (%s) was closed without merging by %s: nothing changed.", c.URL, ev.By))
+	}
 	if err := e.save(ctx, m); err != nil {
 		return err
 	}
@@ -125,16 +130,22 @@ func (e *Engine) Timer(ctx context.Context, t Timer) error {
 	}
 	defer unlock()
 	m, err := e.store.Load(ctx, t.Key)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	if errors.Is(err, ErrNotFound) || err == nil && m.ID != t.Migration {
+		if t.Kind != TimerTicket {
+			return nil
+		}
+		// A ticket outlives its migration: it is closed or cancelled after
+		// the migration finished.
+		m, err = e.archivedMigration(ctx, t.Key, t.Migration)
+		if m == nil {
+			return err
+		}
+	} else if err != nil {
 		return fmt.Errorf("load %s: %w", t.Key, err)
 	}
-	if m.ID != t.Migration {
-		return nil
-	}
 	switch t.Kind {
+	case TimerTicket:
+		return e.syncTicket(ctx, m, t)
 	case TimerDecommissionDue:
 		cur, ok := m.Current()
 		if m.Reminded || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Open != nil {
@@ -158,4 +169,20 @@ func (e *Engine) Timer(ctx context.Context, t Timer) error {
 func (e *Engine) oldSource(m *Migration) string {
 	svc, _, _ := e.cfg.Lookup(m.Key.Service)
 	return svc.Weights.OldSource
+}
+
+// archivedMigration finds a finished migration by id, or nil.
+func (e *Engine) archivedMigration(ctx context.Context, key ServiceKey, id string) (*Migration, error) {
+	hist, err := e.store.History(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	for i := range hist {
+		if hist[i].ID == id {
+			m := hist[i]
+			m.archived = true
+			return &m, nil
+		}
+	}
+	return nil, nil
 }

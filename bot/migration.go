@@ -7,6 +7,7 @@ package bot
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +136,42 @@ type Change struct {
 	ClosedBy string    `json:"closed_by,omitempty"`
 	// MessageTS is the change's one Slack message in the thread, updated in place.
 	MessageTS string `json:"message_ts,omitempty"`
+	// Summary and Rollback are what the PR says it changes and how to undo
+	// it; the ticket says the same.
+	Summary  string `json:"summary,omitempty"`
+	Rollback string `json:"rollback,omitempty"`
+	// Approvals are the reviews on the PR, by GitHub login: approved,
+	// changes_requested or dismissed.
+	Approvals map[string]string `json:"approvals,omitempty"`
+	// Ticket is the change's ticket, when the environment keeps tickets.
+	Ticket *TicketLink `json:"ticket,omitempty"`
+}
+
+// TicketLink follows a change's ticket: what the ticket system has, what it
+// should have, and what is still to tell it. The bot brings the ticket up
+// to date in the background, retrying while the system is down.
+type TicketLink struct {
+	Ticket *Ticket     `json:"ticket,omitempty"`
+	State  TicketState `json:"state,omitempty"`
+	Want   TicketState `json:"want"`
+	Notes  []string    `json:"notes,omitempty"`
+	// Attempts counts failed tries since the last success.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// Approved reports whether one of logins approved the change and nobody
+// asks for changes.
+func (c *Change) Approved(logins []string) bool {
+	ok := false
+	for who, state := range c.Approvals {
+		switch {
+		case state == "changes_requested":
+			return false
+		case state == "approved" && slices.Contains(logins, who):
+			ok = true
+		}
+	}
+	return ok
 }
 
 // Thread is the Slack conversation of a migration: the plan message and its
@@ -195,6 +232,8 @@ type Migration struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is bumped by every save; a save with a stale version fails.
 	Version int64 `json:"version"`
+	// archived is set on a finished migration read from the history.
+	archived bool
 }
 
 // Done reports whether a step is behind the migration.

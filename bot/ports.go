@@ -33,6 +33,11 @@ type Store interface {
 	Save(ctx context.Context, m *Migration) error
 	// Active lists the services with an active migration.
 	Active(ctx context.Context) ([]ServiceKey, error)
+	// History returns a service's finished migrations, newest first, and
+	// UpdateHistory rewrites one of them (for its tickets, settled after
+	// it finished).
+	History(ctx context.Context, key ServiceKey) ([]Migration, error)
+	UpdateHistory(ctx context.Context, m *Migration) error
 
 	// Lock takes the migration's lock for at most ttl, or returns ErrLocked.
 	// The returned func releases it, only if still held by this caller.
@@ -41,6 +46,10 @@ type Store interface {
 	// IndexPR and FindPR map a pull request to its migration.
 	IndexPR(ctx context.Context, repo string, number int, key ServiceKey) error
 	FindPR(ctx context.Context, repo string, number int) (ServiceKey, error)
+	// SetPRComment and PRComment remember the bot's one answering comment
+	// on a PR, edited in place by later answers.
+	SetPRComment(ctx context.Context, repo string, number int, id int64) error
+	PRComment(ctx context.Context, repo string, number int) (int64, error)
 	// IndexThread and FindThread map a Slack thread to its migration.
 	IndexThread(ctx context.Context, t Thread, key ServiceKey) error
 	FindThread(ctx context.Context, t Thread) (ServiceKey, error)
@@ -64,6 +73,7 @@ type ChangeSpec struct {
 	Body          string
 	Labels        []string
 	Reviewers     []string
+	TeamReviewers []string
 }
 
 // PullRequest is what the repo host says about an opened PR.
@@ -84,6 +94,16 @@ type Repos interface {
 	// ClosePR closes a PR with a comment saying why and deletes its branch.
 	// Closing a closed PR is not an error.
 	ClosePR(ctx context.Context, repo string, number int, branch, comment string) error
+	// EditPRBody rewrites a PR's description with edit.
+	EditPRBody(ctx context.Context, repo string, number int, edit func(string) string) error
+	// Comment posts a PR comment, or edits comment id when it is not 0,
+	// and returns the comment's id.
+	Comment(ctx context.Context, repo string, number int, id int64, body string) (int64, error)
+	// React adds a reaction ("eyes") to a comment.
+	React(ctx context.Context, repo string, commentID int64, reaction string) error
+	// Permission returns a user's permission on a repo: admin, maintain,
+	// write, triage, read or none.
+	Permission(ctx context.Context, repo, login string) (string, error)
 }
 
 // CertCheck is what the certificate authority says about a certificate.
@@ -113,6 +133,9 @@ type Timer struct {
 	// its migration does nothing.
 	Migration string    `json:"migration"`
 	Due       time.Time `json:"due"`
+	// Repo and Number name the change a ticket timer is about.
+	Repo   string `json:"repo,omitempty"`
+	Number int    `json:"number,omitempty"`
 }
 
 // TimerKind says what a timer is for.
@@ -121,6 +144,8 @@ type TimerKind string
 // Timer kinds.
 const (
 	TimerDecommissionDue TimerKind = "decommission-due"
+	// TimerTicket brings a change's ticket up to date (and retries).
+	TimerTicket TimerKind = "ticket"
 )
 
 // Scheduler keeps timers.
@@ -164,4 +189,53 @@ type Queue interface {
 	// EnqueueDelivery enqueues a webhook's job unless its delivery id was
 	// already seen, in which case it returns ErrDuplicate.
 	EnqueueDelivery(ctx context.Context, deliveryID string, job Job) error
+}
+
+// TicketSpec is the content of one change ticket, rendered by the engine.
+type TicketSpec struct {
+	// Key names the change ("web-api-20260105-090000/weights-25"). Creating
+	// a ticket with a key that already has one returns that ticket: a retry
+	// after a lost answer never files a second ticket.
+	Key string
+	// Title is one line; Body is plain text with Markdown-style lists, which
+	// every backend shows readably.
+	Title, Body string
+	Service     string
+	Environment string
+	// ChangeType is "normal", or "emergency" for rollbacks and reverts.
+	ChangeType string
+	// PlannedStart and PlannedEnd bound when the change is expected to land.
+	PlannedStart, PlannedEnd time.Time
+}
+
+// Ticket is a change ticket as its system knows it.
+type Ticket struct {
+	System string `json:"system"` // "github", "jira", "servicenow"
+	ID     string `json:"id"`     // issue number, issue key, sys_id
+	URL    string `json:"url"`    // for people
+	// Number is what people call it (ServiceNow's CHG0030001); may equal ID.
+	Number string `json:"number,omitempty"`
+}
+
+// TicketState is where a change ticket is in its life.
+type TicketState string
+
+// Ticket states, in lifecycle order.
+const (
+	TicketOpen        TicketState = "open"
+	TicketApproved    TicketState = "approved"
+	TicketImplemented TicketState = "implemented"
+	TicketClosed      TicketState = "closed"
+	TicketCancelled   TicketState = "cancelled"
+)
+
+// Tickets is a change-control system (GitHub Issues, Jira, ServiceNow).
+type Tickets interface {
+	// Create files a ticket, or returns the one already filed for spec.Key.
+	Create(ctx context.Context, spec TicketSpec) (Ticket, error)
+	// Move puts the ticket in a state, with a comment saying why. Moving a
+	// ticket to the state it is in only adds the comment.
+	Move(ctx context.Context, t Ticket, to TicketState, comment string) error
+	// Comment adds a comment.
+	Comment(ctx context.Context, t Ticket, text string) error
 }

@@ -45,7 +45,7 @@ func (e *Engine) rollback(ctx context.Context, req CommandRequest, key ServiceKe
 		if err := e.openChange(ctx, m, req.User, KindRollback, fmt.Sprintf("rollback-%d", target), plan); err != nil {
 			return err
 		}
-		return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+		return e.remember(ctx, req, key)
 	})
 }
 
@@ -58,6 +58,7 @@ func (e *Engine) closeOpen(ctx context.Context, m *Migration, why string) error 
 	c.State, c.ClosedAt, c.ClosedBy = ChangeClosed, e.clock.Now().UTC(), "migratebot"
 	m.History = append(m.History, *c)
 	m.Open = nil
+	e.wantTicket(ctx, m, c, TicketCancelled, why)
 	if err := e.postChange(ctx, m, c); err != nil {
 		e.log.ErrorContext(ctx, "could not update the step message", "migration", m.ID, "err", err)
 	}
@@ -86,7 +87,7 @@ func (e *Engine) pause(ctx context.Context, req CommandRequest, key ServiceKey, 
 			e.log.ErrorContext(ctx, "could not tell the thread", "migration", m.ID, "err", err)
 		}
 		e.refreshPlan(ctx, m)
-		return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+		return e.remember(ctx, req, key)
 	})
 }
 
@@ -118,7 +119,7 @@ func (e *Engine) done(ctx context.Context, req CommandRequest, key ServiceKey, i
 			e.log.ErrorContext(ctx, "could not tell the thread", "migration", m.ID, "err", err)
 		}
 		e.refreshPlan(ctx, m)
-		return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+		return e.remember(ctx, req, key)
 	})
 }
 

@@ -217,5 +217,5 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 	if err := e.store.IndexThread(ctx, m.Thread, key); err != nil {
 		return fmt.Errorf("index the thread of %s: %w", key, err)
 	}
-	return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+	return e.remember(ctx, req, key)
 }

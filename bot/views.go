@@ -131,7 +131,10 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 	if c.State == ChangeMerged {
 		next = e.nextHint(m)
 	}
-	text, err := e.tmpl.Render("slack_step.tmpl", map[string]any{"Service": m.Key.Service, "Change": c, "Next": next})
+	text, err := e.tmpl.Render("slack_step.tmpl", map[string]any{
+		"Service": m.Key.Service, "Change": c, "Next": next, "Who": who(c.RequestedBy),
+		"Ticket": ticketStatus(c), "Reviews": reviewText(c),
+	})
 	if err != nil {
 		return err
 	}
@@ -157,24 +160,8 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 // changeSpec renders a change's commit, title and body.
 func (e *Engine) changeSpec(m *Migration, c *Change, plan Plan, env *config.Environment) (ChangeSpec, error) {
 	svc := m.Key.Service
-	var rollback string
 	step, _ := m.Step(c.Step)
-	switch {
-	case c.Kind == KindRevert:
-		rollback = "none needed: this puts the files back as they were before the migration."
-	case c.Kind == KindRollback:
-		rollback = fmt.Sprintf("`/migrate bump %d %s` returns to %s once the cause is fixed.", c.From.New, svc, c.From)
-	case step != nil && step.Irreversible:
-		rollback = "none once merged: this step is irreversible, and abort is refused after it."
-	case step != nil && step.Kind == config.StepWeights || c.From != c.To:
-		if c.From.New == 0 {
-			rollback = fmt.Sprintf("`/migrate rollback %s` sends all traffic back to the old side.", svc)
-		} else {
-			rollback = fmt.Sprintf("`/migrate rollback to %d %s` restores %s; `/migrate rollback %s` sends all traffic back to the old side.", c.From.New, svc, c.From, svc)
-		}
-	default:
-		rollback = fmt.Sprintf("`/migrate abort %s` reverts this and every earlier step, newest first.", svc)
-	}
+	rollback := rollbackText(m, c)
 	// What comes after the merge, as the thread will say it.
 	after := *m
 	after.Steps = slices.Clone(m.Steps)
@@ -188,7 +175,8 @@ func (e *Engine) changeSpec(m *Migration, c *Change, plan Plan, env *config.Envi
 	data := map[string]any{
 		"Service": svc, "Env": m.Key.Env, "MigrationID": m.ID, "Step": c.Step, "Kind": string(c.Kind),
 		"Subject": plan.Title, "What": plan.What, "Why": plan.Why, "Rollback": rollback, "Next": next,
-		"Branch": c.Branch, "RequestedBy": c.RequestedBy, "Urgent": c.Kind != KindStep,
+		"Branch": c.Branch, "RequestedBy": who(c.RequestedBy), "Requester": plainWho(c.RequestedBy), "Urgent": c.Kind != KindStep,
+		"TicketLine": map[bool]string{true: ticketLine}[e.tickets[m.Key.Env] != nil],
 	}
 	var err error
 	render := func(name string) string {
@@ -211,7 +199,7 @@ func (e *Engine) changeSpec(m *Migration, c *Change, plan Plan, env *config.Envi
 	spec := ChangeSpec{
 		Repo: c.Repo, BaseBranch: env.BaseBranch, Branch: c.Branch, Files: plan.Files, Delete: plan.Delete,
 		CommitMessage: render("commit_message.tmpl"), Title: render("pr_title.tmpl"), Body: render("pr_body.md.tmpl"),
-		Labels: labels, Reviewers: slices.Clone(env.People.GitHubApprovers),
+		Labels: labels, Reviewers: slices.Clone(env.People.GitHubApprovers), TeamReviewers: slices.Clone(env.People.GitHubTeams),
 	}
 	return spec, err
 }
@@ -228,7 +216,7 @@ func (e *Engine) status(ctx context.Context, req CommandRequest, key ServiceKey)
 	if err := e.say(ctx, req, text); err != nil {
 		return err
 	}
-	return e.store.SetLastUsed(ctx, req.Team, req.Channel, req.User, key)
+	return e.remember(ctx, req, key)
 }
 
 // list shows the active migrations, to the asking user.
@@ -340,4 +328,40 @@ func (e *Engine) RenderPlan(ctx context.Context, m *Migration, base FileReader) 
 		b.WriteString("None: every step is done.")
 	}
 	return strings.TrimSpace(b.String()), nil
+}
+
+// rollbackText is how to undo a change, as its PR and ticket say it.
+func rollbackText(m *Migration, c *Change) string {
+	svc := m.Key.Service
+	step, _ := m.Step(c.Step)
+	switch {
+	case c.Kind == KindRevert:
+		return "none needed: this puts the files back as they were before the migration."
+	case c.Kind == KindRollback:
+		return fmt.Sprintf("`/migrate bump %d %s` returns to %s once the cause is fixed.", c.From.New, svc, c.From)
+	case step != nil && step.Irreversible:
+		return "none once merged: this step is irreversible, and abort is refused after it."
+	case step != nil && step.Kind == config.StepWeights || c.From != c.To:
+		if c.From.New == 0 {
+			return fmt.Sprintf("`/migrate rollback %s` sends all traffic back to the old side.", svc)
+		}
+		return fmt.Sprintf("`/migrate rollback to %d %s` restores %s; `/migrate rollback %s` sends all traffic back to the old side.", c.From.New, svc, c.From, svc)
+	}
+	return fmt.Sprintf("`/migrate abort %s` reverts this and every earlier step, newest first.", svc)
+}
+
+// plainWho writes a requester outside Slack (tickets, commits).
+func plainWho(user string) string {
+	if login, ok := strings.CutPrefix(user, "github:"); ok {
+		return "GitHub user " + login
+	}
+	return "Slack user " + user
+}
+
+// who writes a requester for people: a Slack mention, or a GitHub login.
+func who(user string) string {
+	if login, ok := strings.CutPrefix(user, "github:"); ok {
+		return "@" + login + " (GitHub)"
+	}
+	return "<@" + user + ">"
 }

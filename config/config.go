@@ -83,6 +83,9 @@ type Environment struct {
 	// StepLimit is the largest weight change one step may make, in points.
 	StepLimit    int64 `yaml:"step_limit"`
 	AutoRollback bool  `yaml:"auto_rollback"`
+	// AutoMerge lets the bot merge its PR once an approver approved it and
+	// its checks are green. Off by default.
+	AutoMerge bool `yaml:"auto_merge"`
 	// ChangeWindows are when weight steps may start; none means any time.
 	ChangeWindows []ChangeWindow `yaml:"change_windows"`
 	// Timezone of the change windows (IANA name); default UTC.
@@ -96,8 +99,30 @@ type Environment struct {
 // Tickets says which change-control system an environment uses.
 type Tickets struct {
 	// System is "github" (issues in Repo), "jira" or "servicenow".
-	System string `yaml:"system"`
-	Repo   string `yaml:"repo"`
+	System     string      `yaml:"system"`
+	Repo       string      `yaml:"repo"`
+	Jira       *Jira       `yaml:"jira"`
+	ServiceNow *ServiceNow `yaml:"servicenow"`
+}
+
+// Jira is a Jira project for change tickets. Its API token comes from
+// MIGRATEBOT_JIRA_TOKEN (and MIGRATEBOT_JIRA_EMAIL for Jira Cloud).
+type Jira struct {
+	URL       string         `yaml:"url"`
+	Project   string         `yaml:"project"`
+	IssueType string         `yaml:"issue_type"`
+	Fields    map[string]any `yaml:"fields"`
+	// Transitions names the workflow transition reaching each state:
+	// approved, implemented, closed, cancelled.
+	Transitions map[string]string `yaml:"transitions"`
+}
+
+// ServiceNow is a ServiceNow instance for change requests. Its integration
+// user comes from MIGRATEBOT_SERVICENOW_USERNAME and _PASSWORD.
+type ServiceNow struct {
+	URL             string            `yaml:"url"`
+	AssignmentGroup string            `yaml:"assignment_group"`
+	Fields          map[string]string `yaml:"fields"`
 }
 
 // People are an environment's roles. Slack users are named by their user id
@@ -109,8 +134,11 @@ type People struct {
 	Approvers []string `yaml:"approvers"`
 	// Admins may do everything engineers may, and force what gates refuse.
 	Admins []string `yaml:"admins"`
-	// GitHubApprovers are GitHub logins requested as reviewers on every PR.
+	// GitHubApprovers are GitHub logins requested as reviewers on every PR,
+	// whose approvals count.
 	GitHubApprovers []string `yaml:"github_approvers"`
+	// GitHubTeams are teams (slugs) requested as reviewers on every PR.
+	GitHubTeams []string `yaml:"github_teams"`
 }
 
 // Role is what a Slack user may do in an environment.
@@ -375,7 +403,24 @@ func (c *Config) Validate() error {
 			if e.Tickets.Repo != "" && !repoName.MatchString(e.Tickets.Repo) {
 				bad(f+".tickets.repo", "%q is not owner/name", e.Tickets.Repo)
 			}
-		case "jira", "servicenow":
+		case "jira":
+			j := e.Tickets.Jira
+			if j == nil || !strings.HasPrefix(j.URL, "http") || j.Project == "" || j.IssueType == "" {
+				bad(f+".tickets.jira", "needs url, project and issue_type")
+			}
+			if j != nil {
+				for state := range j.Transitions {
+					switch state {
+					case "approved", "implemented", "closed", "cancelled":
+					default:
+						bad(f+".tickets.jira.transitions", "%q is not approved, implemented, closed or cancelled", state)
+					}
+				}
+			}
+		case "servicenow":
+			if sn := e.Tickets.ServiceNow; sn == nil || !strings.HasPrefix(sn.URL, "http") {
+				bad(f+".tickets.servicenow", "needs url")
+			}
 		default:
 			bad(f+".tickets.system", "%q is not one of github, jira, servicenow", e.Tickets.System)
 		}

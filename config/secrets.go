@@ -15,6 +15,9 @@ type Secrets struct {
 	GitHubWebhookSecret string
 	SlackBotToken       string
 	SlackSigningSecret  string
+	// Ticket systems, needed only by environments that use them.
+	JiraEmail, JiraToken                   string
+	ServiceNowUsername, ServiceNowPassword string
 }
 
 // The environment variables secrets are read from.
@@ -23,13 +26,17 @@ const (
 	EnvGitHubWebhookSecret = "MIGRATEBOT_GITHUB_WEBHOOK_SECRET"
 	EnvSlackBotToken       = "MIGRATEBOT_SLACK_BOT_TOKEN"
 	EnvSlackSigningSecret  = "MIGRATEBOT_SLACK_SIGNING_SECRET"
+	EnvJiraEmail           = "MIGRATEBOT_JIRA_EMAIL"
+	EnvJiraToken           = "MIGRATEBOT_JIRA_TOKEN"
+	EnvServiceNowUsername  = "MIGRATEBOT_SERVICENOW_USERNAME"
+	EnvServiceNowPassword  = "MIGRATEBOT_SERVICENOW_PASSWORD"
 )
 
 // LoadSecrets reads every secret through getenv (os.Getenv in production),
 // reporting every missing one at once by variable name, never by value.
 func LoadSecrets(getenv func(string) string) (Secrets, error) {
 	var errs []error
-	read := func(name string) string {
+	optional := func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
@@ -41,14 +48,24 @@ func LoadSecrets(getenv func(string) string) (Secrets, error) {
 			}
 			return strings.TrimSpace(string(b))
 		}
-		errs = append(errs, fmt.Errorf("%s (or %s_FILE) is not set", name, name))
 		return ""
+	}
+	read := func(name string) string {
+		v := optional(name)
+		if v == "" && getenv(name+"_FILE") == "" {
+			errs = append(errs, fmt.Errorf("%s (or %s_FILE) is not set", name, name))
+		}
+		return v
 	}
 	s := Secrets{
 		GitHubPrivateKey:    []byte(read(EnvGitHubPrivateKey)),
 		GitHubWebhookSecret: read(EnvGitHubWebhookSecret),
 		SlackBotToken:       read(EnvSlackBotToken),
 		SlackSigningSecret:  read(EnvSlackSigningSecret),
+		JiraEmail:           optional(EnvJiraEmail),
+		JiraToken:           optional(EnvJiraToken),
+		ServiceNowUsername:  optional(EnvServiceNowUsername),
+		ServiceNowPassword:  optional(EnvServiceNowPassword),
 	}
 	return s, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	gh "github.com/google/go-github/v88/github"
 
@@ -12,7 +13,7 @@ import (
 
 // HandledEvents are the GitHub events the bot acts on; app.yaml must
 // subscribe to each (a test checks).
-var HandledEvents = []string{"pull_request"}
+var HandledEvents = []string{"pull_request", "pull_request_review", "issue_comment"}
 
 // GitHubWebhooks answers GitHub's webhook deliveries: it checks
 // X-Hub-Signature-256 before reading anything, queues the events the bot
@@ -68,6 +69,31 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				By: by, InstallationID: ev.GetInstallation().GetID(),
 			}}
 		}
+	case *gh.PullRequestReviewEvent:
+		log = log.With("installation_id", ev.GetInstallation().GetID(), "repo", ev.GetRepo().GetFullName(), "pr", ev.GetPullRequest().GetNumber())
+		h.remember(ev.GetRepo(), ev.GetInstallation())
+		state := strings.ToLower(ev.GetReview().GetState())
+		if ev.GetAction() == "dismissed" {
+			state = "dismissed"
+		}
+		if ev.GetAction() == "submitted" || ev.GetAction() == "dismissed" {
+			job = &bot.Job{Kind: bot.JobReview, DeliveryID: delivery, Review: &bot.ReviewEvent{
+				Repo: ev.GetRepo().GetFullName(), Number: ev.GetPullRequest().GetNumber(), ReviewID: ev.GetReview().GetID(),
+				Reviewer: ev.GetReview().GetUser().GetLogin(), Bot: ev.GetReview().GetUser().GetType() == "Bot", State: state,
+			}}
+		}
+	case *gh.IssueCommentEvent:
+		log = log.With("installation_id", ev.GetInstallation().GetID(), "repo", ev.GetRepo().GetFullName(), "pr", ev.GetIssue().GetNumber())
+		h.remember(ev.GetRepo(), ev.GetInstallation())
+		// Only new comments on PRs that start with the command: edits do
+		// not run a command twice, and chatter is not queued at all.
+		if ev.GetAction() == "created" && ev.GetIssue().IsPullRequest() && strings.HasPrefix(strings.TrimSpace(ev.GetComment().GetBody()), "/migrate") {
+			job = &bot.Job{Kind: bot.JobPRComment, DeliveryID: delivery, PRComment: &bot.PRCommentEvent{
+				Repo: ev.GetRepo().GetFullName(), Number: ev.GetIssue().GetNumber(), CommentID: ev.GetComment().GetID(),
+				Author: ev.GetComment().GetUser().GetLogin(), Bot: ev.GetComment().GetUser().GetType() == "Bot" || strings.HasSuffix(ev.GetComment().GetUser().GetLogin(), "[bot]"),
+				Body: ev.GetComment().GetBody(),
+			}}
+		}
 	}
 	if job == nil {
 		w.WriteHeader(http.StatusAccepted)
@@ -83,7 +109,7 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.ErrorContext(r.Context(), "could not queue a webhook", "err", err)
 		http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
 	default:
-		log.InfoContext(r.Context(), "webhook queued", "action", "closed")
+		log.InfoContext(r.Context(), "webhook queued", "kind", job.Kind)
 		w.WriteHeader(http.StatusAccepted)
 	}
 }

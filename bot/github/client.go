@@ -249,8 +249,8 @@ func (c *Client) decorate(ctx context.Context, client *gh.Client, owner, name st
 			c.log.WarnContext(ctx, "could not label the PR", "repo", spec.Repo, "pr", number, "err", err)
 		}
 	}
-	if len(spec.Reviewers) > 0 {
-		if _, _, err := client.PullRequests.RequestReviewers(ctx, owner, name, number, gh.ReviewersRequest{Reviewers: spec.Reviewers}); err != nil {
+	if len(spec.Reviewers) > 0 || len(spec.TeamReviewers) > 0 {
+		if _, _, err := client.PullRequests.RequestReviewers(ctx, owner, name, number, gh.ReviewersRequest{Reviewers: spec.Reviewers, TeamReviewers: spec.TeamReviewers}); err != nil {
 			c.log.WarnContext(ctx, "could not request reviewers", "repo", spec.Repo, "pr", number, "err", err)
 		}
 	}
@@ -300,4 +300,75 @@ func (c *Client) ClosePR(ctx context.Context, repo string, number int, branch, c
 		}
 	}
 	return nil
+}
+
+// EditPRBody implements bot.Repos.
+func (c *Client) EditPRBody(ctx context.Context, repo string, number int, edit func(string) string) error {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return err
+	}
+	pr, _, err := client.PullRequests.Get(ctx, owner, name, number)
+	if err != nil {
+		return fmt.Errorf("read PR #%d on %s: %w", number, repo, err)
+	}
+	body := edit(pr.GetBody())
+	if body == pr.GetBody() {
+		return nil
+	}
+	if _, _, err := client.PullRequests.Edit(ctx, owner, name, number, &gh.PullRequest{Body: gh.Ptr(body)}); err != nil {
+		return fmt.Errorf("edit PR #%d on %s: %w", number, repo, err)
+	}
+	return nil
+}
+
+// Comment implements bot.Repos.
+func (c *Client) Comment(ctx context.Context, repo string, number int, id int64, body string) (int64, error) {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return 0, err
+	}
+	if id != 0 {
+		_, _, err := client.Issues.EditComment(ctx, owner, name, id, &gh.IssueComment{Body: gh.Ptr(body)})
+		if err == nil {
+			return id, nil
+		}
+		if !isStatus(err, http.StatusNotFound) {
+			return 0, fmt.Errorf("edit comment %d on %s: %w", id, repo, err)
+		}
+		// Deleted by someone: post a new one.
+	}
+	cm, _, err := client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.Ptr(body)})
+	if err != nil {
+		return 0, fmt.Errorf("comment on PR #%d on %s: %w", number, repo, err)
+	}
+	return cm.GetID(), nil
+}
+
+// React implements bot.Repos.
+func (c *Client) React(ctx context.Context, repo string, commentID int64, reaction string) error {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return err
+	}
+	if _, _, err := client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, reaction); err != nil {
+		return fmt.Errorf("react to comment %d on %s: %w", commentID, repo, err)
+	}
+	return nil
+}
+
+// Permission implements bot.Repos.
+func (c *Client) Permission(ctx context.Context, repo, login string) (string, error) {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	p, _, err := client.Repositories.GetPermissionLevel(ctx, owner, name, login)
+	if isStatus(err, http.StatusNotFound) {
+		return "none", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("permission of %s on %s: %w", login, repo, err)
+	}
+	return p.GetPermission(), nil
 }

@@ -259,3 +259,46 @@ func (s *Store) LastUsed(ctx context.Context, team, channel, user string) (bot.S
 
 // Ping reports whether Redis answers: what /readyz asks.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+func (s *Store) prCommentKey(repo string, n int) string {
+	return s.prefix + ":prcomment:" + repo + "#" + strconv.Itoa(n)
+}
+
+// SetPRComment implements bot.Store.
+func (s *Store) SetPRComment(ctx context.Context, repo string, n int, id int64) error {
+	return s.rdb.Set(ctx, s.prCommentKey(repo, n), id, indexTTL).Err()
+}
+
+// PRComment implements bot.Store; 0 when the bot has not answered there.
+func (s *Store) PRComment(ctx context.Context, repo string, n int) (int64, error) {
+	id, err := s.rdb.Get(ctx, s.prCommentKey(repo, n)).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the bot's comment on %s#%d: %w", repo, n, err)
+	}
+	return id, nil
+}
+
+// UpdateHistory implements bot.Store: it rewrites the archived migration
+// with m's id. The caller holds the service's lock.
+func (s *Store) UpdateHistory(ctx context.Context, m *bot.Migration) error {
+	items, err := s.rdb.LRange(ctx, s.historyKey(m.Key), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("history of %s: %w", m.Key, err)
+	}
+	for i, it := range items {
+		var old struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal([]byte(it), &old) == nil && old.ID == m.ID {
+			data, err := json.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("encode migration: %w", err)
+			}
+			return s.rdb.LSet(ctx, s.historyKey(m.Key), int64(i), data).Err()
+		}
+	}
+	return fmt.Errorf("migration %s is not in the history of %s: %w", m.ID, m.Key, bot.ErrNotFound)
+}
