@@ -42,6 +42,11 @@ type Options struct {
 	AWSAccessKeyID, AWSSecretAccessKey string
 	// Prober checks health URLs; default: HTTP GET with a 5 s timeout.
 	Prober bot.Prober
+	// TicketRetryWait is the first wait between the HTTP retries of Jira
+	// and ServiceNow calls; zero keeps each adapter's own (about a second).
+	// The sandbox shortens it: the engine retries a failed sync later
+	// anyway, on its own backoff.
+	TicketRetryWait time.Duration
 }
 
 // App is a built bot.
@@ -96,9 +101,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Prober == nil {
 		o.Prober = httpprobe.New(5 * time.Second)
 	}
+	tickets, err := ticketSystems(o.Config, o.Secrets, gh, o.TicketRetryWait)
+	if err != nil {
+		return nil, err
+	}
 	engine := bot.NewEngine(bot.Deps{
 		Config: o.Config, Store: store, Repos: gh, Chat: chat, Certificates: certs, Prober: o.Prober,
-		Scheduler: queue, Clock: o.Clock, Templates: tmpl, Log: o.Log,
+		Scheduler: queue, Tickets: tickets, Clock: o.Clock, Templates: tmpl, Log: o.Log,
 	})
 	mux := handlers.Mux(handlers.Routes{
 		SlackCommands:     &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log},

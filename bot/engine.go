@@ -175,6 +175,10 @@ func (e *Engine) run(ctx context.Context, req CommandRequest, cmd Command, confi
 	if err != nil {
 		return err
 	}
+	if cmd.Verb == VerbApprove {
+		// Approving is the approvers' own right, checked by approve.
+		return e.approve(ctx, req, key, env)
+	}
 	if err := e.authorize(ctx, req, cmd, key, env); err != nil {
 		return err
 	}
@@ -201,6 +205,8 @@ func (e *Engine) run(ctx context.Context, req CommandRequest, cmd Command, confi
 		return e.plan(ctx, req, key)
 	case VerbConfirm, VerbCancel:
 		return e.confirm(ctx, req, key, cmd.Verb == VerbConfirm)
+	case VerbHealth:
+		return errNoHealth
 	}
 	return &UsageError{Problem: fmt.Sprintf("%q is not a migratebot command.", cmd.Verb), Usage: Usage("")}
 }
@@ -414,6 +420,13 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	if m.Open != nil && m.Open.Step == stepID {
 		c.MessageTS = m.Open.MessageTS
 	}
+	owners, err := e.codeOwners(ctx, c.Repo, env.BaseBranch, plan.Paths())
+	if err != nil {
+		// Reviewers are asked for on a best-effort basis: the configured
+		// approvers still are, and GitHub's own CODEOWNERS rule applies.
+		e.log.WarnContext(ctx, "could not read CODEOWNERS", "migration", m.ID, "repo", c.Repo, "err", err)
+	}
+	c.Owners = owners
 	m.Open = c
 	if err := e.save(ctx, m); err != nil {
 		return err

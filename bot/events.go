@@ -60,7 +60,13 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 	m.History = append(m.History, *c)
 	m.Open = nil
 	if ev.Merged {
-		e.wantTicket(ctx, m, c, TicketClosed, fmt.Sprintf("Merged by %s on GitHub (%s). Weights now %s.", ev.By, c.URL, m.Weights))
+		note := fmt.Sprintf("Merged by %s on GitHub (%s). Weights now %s.", ev.By, c.URL, m.Weights)
+		if !c.approvedByAnyone() {
+			note += " No change approver had approved it."
+		}
+		// Health summaries, when they exist, will hold the close until the
+		// service is seen healthy; until then a merge implements and closes.
+		e.wantTicket(ctx, m, c, TicketClosed, note)
 	} else {
 		e.wantTicket(ctx, m, c, TicketCancelled, fmt.Sprintf("The PR (%s) was closed without merging by %s: nothing changed.", c.URL, ev.By))
 	}
@@ -146,6 +152,8 @@ func (e *Engine) Timer(ctx context.Context, t Timer) error {
 	switch t.Kind {
 	case TimerTicket:
 		return e.syncTicket(ctx, m, t)
+	case TimerAutoMerge:
+		return e.mergeCheckDue(ctx, m, t)
 	case TimerDecommissionDue:
 		cur, ok := m.Current()
 		if m.Reminded || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Open != nil {

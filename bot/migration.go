@@ -7,7 +7,6 @@ package bot
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -140,9 +139,18 @@ type Change struct {
 	// it; the ticket says the same.
 	Summary  string `json:"summary,omitempty"`
 	Rollback string `json:"rollback,omitempty"`
-	// Approvals are the reviews on the PR, by GitHub login: approved,
-	// changes_requested or dismissed.
-	Approvals map[string]string `json:"approvals,omitempty"`
+	// Reviews are the reviews of the change, by reviewer: GitHub logins,
+	// and "slack:<user id>" for approvals given in Slack.
+	Reviews map[string]Review `json:"reviews,omitempty"`
+	// Owners are the CODEOWNERS of the changed files (logins, and
+	// org/team for teams); they are requested as reviewers and count as
+	// approvers.
+	Owners []string `json:"owners,omitempty"`
+	// AutoMerge is where auto-merge stands ("" when the environment does
+	// not auto-merge or nothing was tried yet), as the step message says it.
+	AutoMerge string `json:"auto_merge,omitempty"`
+	// MergeCheckAt is when the next auto-merge check is due, if one is.
+	MergeCheckAt time.Time `json:"merge_check_at,omitzero"`
 	// Ticket is the change's ticket, when the environment keeps tickets.
 	Ticket *TicketLink `json:"ticket,omitempty"`
 }
@@ -159,19 +167,41 @@ type TicketLink struct {
 	Attempts int `json:"attempts,omitempty"`
 }
 
-// Approved reports whether one of logins approved the change and nobody
-// asks for changes.
-func (c *Change) Approved(logins []string) bool {
+// Review is one reviewer's latest word on a change.
+type Review struct {
+	// State is approved, changes_requested or dismissed.
+	State string `json:"state"`
+	// Approver is true when the reviewer is one of the environment's change
+	// approvers (or a code owner of the change) at the time of the review.
+	Approver bool `json:"approver,omitempty"`
+	// InSlack is true for an approval given with the Slack button.
+	InSlack bool `json:"in_slack,omitempty"`
+}
+
+// Approved reports whether a change approver approved the change on GitHub
+// and nobody's latest review asks for changes: what auto-merge needs.
+func (c *Change) Approved() bool {
 	ok := false
-	for who, state := range c.Approvals {
+	for _, r := range c.Reviews {
 		switch {
-		case state == "changes_requested":
+		case r.State == "changes_requested":
 			return false
-		case state == "approved" && slices.Contains(logins, who):
+		case r.State == "approved" && r.Approver && !r.InSlack:
 			ok = true
 		}
 	}
 	return ok
+}
+
+// approvedByAnyone reports whether a change approver approved the change,
+// on GitHub or in Slack.
+func (c *Change) approvedByAnyone() bool {
+	for _, r := range c.Reviews {
+		if r.State == "approved" && r.Approver {
+			return true
+		}
+	}
+	return false
 }
 
 // Thread is the Slack conversation of a migration: the plan message and its

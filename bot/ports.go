@@ -104,7 +104,36 @@ type Repos interface {
 	// Permission returns a user's permission on a repo: admin, maintain,
 	// write, triage, read or none.
 	Permission(ctx context.Context, repo, login string) (string, error)
+	// TeamMember reports whether login is an active member of the team
+	// (its slug) in org.
+	TeamMember(ctx context.Context, org, team, login string) (bool, error)
+	// PRChecks says how the checks of a PR's head commit stand (commit
+	// statuses and check runs together) and returns the head's sha.
+	PRChecks(ctx context.Context, repo string, number int) (Checks, error)
+	// MergePR merges a PR as a merge commit, only if its head is still sha.
+	MergePR(ctx context.Context, repo string, number int, sha, title string) error
 }
+
+// Checks is the state of a PR head's commit statuses and check runs.
+type Checks struct {
+	SHA string
+	// State is ChecksPassing when every status and check run succeeded
+	// (or was skipped or neutral), ChecksFailing when one failed, else
+	// ChecksPending. A commit with no checks at all is passing.
+	State ChecksState
+	// Failing names the contexts and check runs that failed or are pending.
+	Failing, Pending []string
+}
+
+// ChecksState sums up a commit's checks.
+type ChecksState string
+
+// Check states.
+const (
+	ChecksPassing ChecksState = "passing"
+	ChecksPending ChecksState = "pending"
+	ChecksFailing ChecksState = "failing"
+)
 
 // CertCheck is what the certificate authority says about a certificate.
 type CertCheck struct {
@@ -146,6 +175,8 @@ const (
 	TimerDecommissionDue TimerKind = "decommission-due"
 	// TimerTicket brings a change's ticket up to date (and retries).
 	TimerTicket TimerKind = "ticket"
+	// TimerAutoMerge looks again at an approved PR's checks.
+	TimerAutoMerge TimerKind = "auto-merge"
 )
 
 // Scheduler keeps timers.
@@ -176,6 +207,8 @@ type Chat interface {
 	Update(ctx context.Context, channel, ts string, m Message) error
 	// Ephemeral shows a message to one user alone.
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
+	// GroupMembers lists the user ids in a user group (its id, S…).
+	GroupMembers(ctx context.Context, group string) ([]string, error)
 }
 
 // Clock tells the time; the sandbox and tests use a fake one.

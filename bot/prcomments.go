@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
+
+	"github.com/migratebot/migratebot/config"
 )
 
 // prVerbs are the commands a PR comment may run.
-var prVerbs = []Verb{VerbNext, VerbStatus, VerbRollback, "health"}
+var prVerbs = []Verb{VerbNext, VerbStatus, VerbRollback, VerbHealth}
+
+// errNoHealth answers /migrate health until health summaries exist.
+var errNoHealth = refuse("migratebot does not measure health yet: check the service's dashboards before the next step.")
 
 // PRComment runs a `/migrate` command written in a comment on one of the
 // bot's PRs. Comments by apps, comments on other PRs and comments that are
@@ -34,14 +38,13 @@ func (e *Engine) PRComment(ctx context.Context, ev PRCommentEvent) error {
 	if err := e.repos.React(ctx, ev.Repo, ev.CommentID, "eyes"); err != nil {
 		log.WarnContext(ctx, "could not react to the comment", "err", err)
 	}
-	_, env, _ := e.cfg.Lookup(key.Service)
-	allowed := slices.Contains(env.People.GitHubApprovers, ev.Author)
-	if !allowed {
-		perm, err := e.repos.Permission(ctx, ev.Repo, ev.Author)
-		if err != nil {
-			return fmt.Errorf("check %s's permission: %w", ev.Author, err)
-		}
-		allowed = perm == "admin" || perm == "maintain" || perm == "write"
+	_, env, ok := e.cfg.Lookup(key.Service)
+	if !ok {
+		return e.say(ctx, req, fmt.Sprintf("%s is no longer configured in migratebot.", key.Service))
+	}
+	allowed, err := e.mayComment(ctx, env, key, ev)
+	if err != nil {
+		return fmt.Errorf("check %s's rights: %w", ev.Author, err)
 	}
 	if !allowed {
 		log.WarnContext(ctx, "unauthorized PR comment refused")
@@ -52,7 +55,43 @@ func (e *Engine) PRComment(ctx context.Context, ev PRCommentEvent) error {
 		cmd.Service = key.Service
 		err = e.runFromPR(ctx, req, key, cmd)
 	}
+	if err == nil && (cmd.Verb == VerbNext || cmd.Verb == VerbRollback) {
+		err = e.saySince(ctx, req, key, cmd)
+	}
 	return e.answer(ctx, log, req, err)
+}
+
+// mayComment reports whether a PR comment's author may run commands: write
+// access to the repo, or a change approver of the PR's change.
+func (e *Engine) mayComment(ctx context.Context, env *config.Environment, key ServiceKey, ev PRCommentEvent) (bool, error) {
+	c := &Change{Repo: ev.Repo}
+	if m, err := e.store.Load(ctx, key); err == nil {
+		if found := m.findChange(ev.Repo, ev.Number); found != nil {
+			c = found
+		}
+	}
+	if ok, err := e.isGitHubApprover(ctx, env, c, ev.Author); err != nil || ok {
+		return ok, err
+	}
+	perm, err := e.repos.Permission(ctx, ev.Repo, ev.Author)
+	if err != nil {
+		return false, err
+	}
+	return perm == "admin" || perm == "maintain" || perm == "write", nil
+}
+
+// saySince answers a PR comment that opened a PR with its link.
+func (e *Engine) saySince(ctx context.Context, req CommandRequest, key ServiceKey, cmd Command) error {
+	m, err := e.store.Load(ctx, key)
+	if err != nil || m.Open == nil || m.Open.Number == 0 {
+		return nil // nothing opened (the answer was a message already)
+	}
+	c := m.Open
+	text := fmt.Sprintf("`/migrate %s`: opened [PR #%d](%s) for %s", cmd.Verb, c.Number, c.URL, c.Step)
+	if c.From != c.To {
+		text += fmt.Sprintf(", %s → %s", c.From, c.To)
+	}
+	return e.prReply(ctx, req, text+". The migration's Slack thread follows it.")
 }
 
 func (e *Engine) runFromPR(ctx context.Context, req CommandRequest, key ServiceKey, cmd Command) error {
@@ -67,8 +106,8 @@ func (e *Engine) runFromPR(ctx context.Context, req CommandRequest, key ServiceK
 		return e.rollback(ctx, req, key, target)
 	case VerbStatus:
 		return e.status(ctx, req, key)
-	case "health":
-		return refuse("Health summaries are not built yet: this PR's thread in Slack shows the step.")
+	case VerbHealth:
+		return errNoHealth
 	}
 	names := make([]string, len(prVerbs))
 	for i, v := range prVerbs {

@@ -34,6 +34,14 @@ type Plan struct {
 	To Weights
 }
 
+// Paths lists the files a plan writes or deletes, sorted.
+func (p Plan) Paths() []string {
+	paths := slices.Collect(maps.Keys(p.Files))
+	paths = append(paths, p.Delete...)
+	slices.Sort(paths)
+	return slices.Compact(paths)
+}
+
 // planner computes steps' changes for one service.
 type planner struct {
 	key  ServiceKey

@@ -197,17 +197,15 @@ func ticketStatus(c *Change) string {
 	case l.Ticket == nil && l.Attempts > 0:
 		return "ticket pending: the ticket system is not answering; migratebot keeps trying and files it once"
 	case l.Ticket == nil:
-		return "ticket being filed"
+		return "" // being filed, in a moment: the message is updated then
 	}
 	label := l.Ticket.Number
 	if label == "" {
 		label = l.Ticket.ID
 	}
-	s := fmt.Sprintf("ticket <%s|%s>", l.Ticket.URL, label)
-	if l.State != "" && l.State != TicketOpen {
-		s += " (" + string(l.State) + ")"
-	}
-	return s
+	// The link alone: the ticket's state lives in the ticket system, and
+	// repeating it here would cost a Slack update per transition.
+	return fmt.Sprintf("ticket <%s|%s>", l.Ticket.URL, label)
 }
 
 // windowText says when a change is planned to land.

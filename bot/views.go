@@ -133,7 +133,7 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 	}
 	text, err := e.tmpl.Render("slack_step.tmpl", map[string]any{
 		"Service": m.Key.Service, "Change": c, "Next": next, "Who": who(c.RequestedBy),
-		"Ticket": ticketStatus(c), "Reviews": reviewText(c),
+		"Ticket": ticketStatus(c), "Reviews": reviewText(c), "AutoMerge": c.AutoMerge,
 	})
 	if err != nil {
 		return err
@@ -145,6 +145,10 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 			label = fmt.Sprintf("Open the PR to new %d", cur.Target)
 		}
 		msg.Buttons = []Button{{ActionID: "migrate:next", Text: label, Value: m.Key.String(), Style: "primary"}}
+	}
+	if _, env, ok := e.cfg.Lookup(m.Key.Service); ok && c.State == ChangeOpen && c.Number != 0 &&
+		(len(env.People.Approvers) > 0 || env.People.SlackApproverGroup != "") {
+		msg.Buttons = []Button{{ActionID: "migrate:approve", Text: "Approve change", Value: m.Key.String(), Style: "primary"}}
 	}
 	if c.MessageTS != "" {
 		return e.chat.Update(ctx, m.Thread.Channel, c.MessageTS, msg)
@@ -199,8 +203,9 @@ func (e *Engine) changeSpec(m *Migration, c *Change, plan Plan, env *config.Envi
 	spec := ChangeSpec{
 		Repo: c.Repo, BaseBranch: env.BaseBranch, Branch: c.Branch, Files: plan.Files, Delete: plan.Delete,
 		CommitMessage: render("commit_message.tmpl"), Title: render("pr_title.tmpl"), Body: render("pr_body.md.tmpl"),
-		Labels: labels, Reviewers: slices.Clone(env.People.GitHubApprovers), TeamReviewers: slices.Clone(env.People.GitHubTeams),
+		Labels: labels,
 	}
+	spec.Reviewers, spec.TeamReviewers = reviewersOf(env, c.Repo, c.Owners)
 	return spec, err
 }
 

@@ -98,7 +98,8 @@ type Environment struct {
 
 // Tickets says which change-control system an environment uses.
 type Tickets struct {
-	// System is "github" (issues in Repo), "jira" or "servicenow".
+	// System is "github" (issues in Repo, by default the env-config repo;
+	// the default system), "jira", "servicenow", or "none".
 	System     string      `yaml:"system"`
 	Repo       string      `yaml:"repo"`
 	Jira       *Jira       `yaml:"jira"`
@@ -113,8 +114,12 @@ type Jira struct {
 	IssueType string         `yaml:"issue_type"`
 	Fields    map[string]any `yaml:"fields"`
 	// Transitions names the workflow transition reaching each state:
-	// approved, implemented, closed, cancelled.
+	// approved, implemented, closed, cancelled. A state without one is only
+	// commented on.
 	Transitions map[string]string `yaml:"transitions"`
+	// Statuses optionally names the status each transition leads to, so an
+	// issue already there is recognised.
+	Statuses map[string]string `yaml:"statuses"`
 }
 
 // ServiceNow is a ServiceNow instance for change requests. Its integration
@@ -123,6 +128,10 @@ type ServiceNow struct {
 	URL             string            `yaml:"url"`
 	AssignmentGroup string            `yaml:"assignment_group"`
 	Fields          map[string]string `yaml:"fields"`
+	// States maps a ticket state (open, approved, implemented, closed,
+	// cancelled) to the change_request state value, where the instance's
+	// differ from ServiceNow's defaults.
+	States map[string]string `yaml:"states"`
 }
 
 // People are an environment's roles. Slack users are named by their user id
@@ -137,8 +146,13 @@ type People struct {
 	// GitHubApprovers are GitHub logins requested as reviewers on every PR,
 	// whose approvals count.
 	GitHubApprovers []string `yaml:"github_approvers"`
-	// GitHubTeams are teams (slugs) requested as reviewers on every PR.
+	// GitHubTeams are teams requested as reviewers on every PR, whose
+	// members' approvals count: a slug of the org that owns the repo, or
+	// org/slug.
 	GitHubTeams []string `yaml:"github_teams"`
+	// SlackApproverGroup is a Slack user group (its id, S…) whose members
+	// may approve changes in Slack, like Approvers.
+	SlackApproverGroup string `yaml:"slack_approver_group"`
 }
 
 // Role is what a Slack user may do in an environment.
@@ -334,6 +348,9 @@ func (c *Config) applyDefaults() {
 		if e.Tickets.System == "" {
 			e.Tickets.System = "github"
 		}
+		if e.Tickets.System == "github" && e.Tickets.Repo == "" {
+			e.Tickets.Repo = e.EnvConfigRepo
+		}
 		if e.Timezone == "" {
 			e.Timezone = "UTC"
 		}
@@ -355,10 +372,13 @@ func (c *Config) applyDefaults() {
 }
 
 var (
-	repoName    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
-	hostName    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	repoName     = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
+	githubLogin  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	githubTeam   = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}/)?[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	serviceName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+	hostName     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
 
 // Validate returns every problem in the config at once, each naming its field.
@@ -399,6 +419,7 @@ func (c *Config) Validate() error {
 			bad(f+".proxy_repo", "%q is not owner/name", e.ProxyRepo)
 		}
 		switch e.Tickets.System {
+		case "none":
 		case "github":
 			if e.Tickets.Repo != "" && !repoName.MatchString(e.Tickets.Repo) {
 				bad(f+".tickets.repo", "%q is not owner/name", e.Tickets.Repo)
@@ -409,20 +430,34 @@ func (c *Config) Validate() error {
 				bad(f+".tickets.jira", "needs url, project and issue_type")
 			}
 			if j != nil {
-				for state := range j.Transitions {
-					switch state {
-					case "approved", "implemented", "closed", "cancelled":
-					default:
-						bad(f+".tickets.jira.transitions", "%q is not approved, implemented, closed or cancelled", state)
+				for field, m := range map[string]map[string]string{"transitions": j.Transitions, "statuses": j.Statuses} {
+					for state, name := range m {
+						switch {
+						case !slices.Contains([]string{"approved", "implemented", "closed", "cancelled"}, state):
+							bad(f+".tickets.jira."+field, "%q is not approved, implemented, closed or cancelled", state)
+						case strings.TrimSpace(name) == "":
+							bad(f+".tickets.jira."+field, "%s names nothing", state)
+						}
 					}
 				}
 			}
 		case "servicenow":
-			if sn := e.Tickets.ServiceNow; sn == nil || !strings.HasPrefix(sn.URL, "http") {
+			sn := e.Tickets.ServiceNow
+			if sn == nil || !strings.HasPrefix(sn.URL, "http") {
 				bad(f+".tickets.servicenow", "needs url")
 			}
+			if sn != nil {
+				for state, value := range sn.States {
+					switch {
+					case !slices.Contains([]string{"open", "approved", "implemented", "closed", "cancelled"}, state):
+						bad(f+".tickets.servicenow.states", "%q is not open, approved, implemented, closed or cancelled", state)
+					case strings.TrimSpace(value) == "":
+						bad(f+".tickets.servicenow.states", "%s names no state value", state)
+					}
+				}
+			}
 		default:
-			bad(f+".tickets.system", "%q is not one of github, jira, servicenow", e.Tickets.System)
+			bad(f+".tickets.system", "%q is not one of github, jira, servicenow, none", e.Tickets.System)
 		}
 		if e.Soak < 0 {
 			bad(f+".soak", "must not be negative")
@@ -444,6 +479,19 @@ func (c *Config) Validate() error {
 				if !slackUserID.MatchString(id) {
 					bad(f+".people."+role, "%q is not a Slack user id (U… or W…)", id)
 				}
+			}
+		}
+		if g := e.People.SlackApproverGroup; g != "" && !slackGroupID.MatchString(g) {
+			bad(f+".people.slack_approver_group", "%q is not a Slack user group id (S…)", g)
+		}
+		for _, login := range e.People.GitHubApprovers {
+			if !githubLogin.MatchString(login) {
+				bad(f+".people.github_approvers", "%q is not a GitHub login", login)
+			}
+		}
+		for _, team := range e.People.GitHubTeams {
+			if !githubTeam.MatchString(team) {
+				bad(f+".people.github_teams", "%q is not a team slug or org/slug", team)
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	gh "github.com/google/go-github/v88/github"
 
@@ -56,49 +55,20 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	case *gh.PullRequestEvent:
-		log = log.With("installation_id", ev.GetInstallation().GetID(), "repo", ev.GetRepo().GetFullName(), "pr", ev.GetNumber())
-		h.remember(ev.GetRepo(), ev.GetInstallation())
-		if ev.GetAction() == "closed" {
-			pr := ev.GetPullRequest()
-			by := ev.GetSender().GetLogin()
-			if pr.GetMerged() && pr.GetMergedBy().GetLogin() != "" {
-				by = pr.GetMergedBy().GetLogin()
-			}
-			job = &bot.Job{Kind: bot.JobPullRequest, DeliveryID: delivery, PullRequest: &bot.PullRequestEvent{
-				Repo: ev.GetRepo().GetFullName(), Number: pr.GetNumber(), Merged: pr.GetMerged(),
-				By: by, InstallationID: ev.GetInstallation().GetID(),
-			}}
-		}
+		log = h.scope(log, ev.GetRepo(), ev.GetInstallation(), ev.GetNumber())
+		job = pullRequestJob(ev)
 	case *gh.PullRequestReviewEvent:
-		log = log.With("installation_id", ev.GetInstallation().GetID(), "repo", ev.GetRepo().GetFullName(), "pr", ev.GetPullRequest().GetNumber())
-		h.remember(ev.GetRepo(), ev.GetInstallation())
-		state := strings.ToLower(ev.GetReview().GetState())
-		if ev.GetAction() == "dismissed" {
-			state = "dismissed"
-		}
-		if ev.GetAction() == "submitted" || ev.GetAction() == "dismissed" {
-			job = &bot.Job{Kind: bot.JobReview, DeliveryID: delivery, Review: &bot.ReviewEvent{
-				Repo: ev.GetRepo().GetFullName(), Number: ev.GetPullRequest().GetNumber(), ReviewID: ev.GetReview().GetID(),
-				Reviewer: ev.GetReview().GetUser().GetLogin(), Bot: ev.GetReview().GetUser().GetType() == "Bot", State: state,
-			}}
-		}
+		log = h.scope(log, ev.GetRepo(), ev.GetInstallation(), ev.GetPullRequest().GetNumber())
+		job = reviewJob(ev)
 	case *gh.IssueCommentEvent:
-		log = log.With("installation_id", ev.GetInstallation().GetID(), "repo", ev.GetRepo().GetFullName(), "pr", ev.GetIssue().GetNumber())
-		h.remember(ev.GetRepo(), ev.GetInstallation())
-		// Only new comments on PRs that start with the command: edits do
-		// not run a command twice, and chatter is not queued at all.
-		if ev.GetAction() == "created" && ev.GetIssue().IsPullRequest() && strings.HasPrefix(strings.TrimSpace(ev.GetComment().GetBody()), "/migrate") {
-			job = &bot.Job{Kind: bot.JobPRComment, DeliveryID: delivery, PRComment: &bot.PRCommentEvent{
-				Repo: ev.GetRepo().GetFullName(), Number: ev.GetIssue().GetNumber(), CommentID: ev.GetComment().GetID(),
-				Author: ev.GetComment().GetUser().GetLogin(), Bot: ev.GetComment().GetUser().GetType() == "Bot" || strings.HasSuffix(ev.GetComment().GetUser().GetLogin(), "[bot]"),
-				Body: ev.GetComment().GetBody(),
-			}}
-		}
+		log = h.scope(log, ev.GetRepo(), ev.GetInstallation(), ev.GetIssue().GetNumber())
+		job = commentJob(ev)
 	}
 	if job == nil {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
+	job.DeliveryID = delivery
 	err = h.Queue.EnqueueDelivery(r.Context(), delivery, *job)
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
@@ -114,8 +84,10 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *GitHubWebhooks) remember(repo *gh.Repository, inst *gh.Installation) {
+// scope learns the event's installation and puts its ids on the logger.
+func (h *GitHubWebhooks) scope(log *slog.Logger, repo *gh.Repository, inst *gh.Installation, number int) *slog.Logger {
 	if h.Installations != nil && inst.GetID() != 0 && repo.GetOwner().GetLogin() != "" {
 		h.Installations.RememberInstallation(repo.GetOwner().GetLogin(), inst.GetID())
 	}
+	return log.With("installation_id", inst.GetID(), "repo", repo.GetFullName(), "pr", number)
 }

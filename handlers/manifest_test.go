@@ -35,7 +35,7 @@ func TestManifestListsHandledEvents(t *testing.T) {
 			t.Errorf("app.yaml subscribes to %q, which the bot does not handle", ev)
 		}
 	}
-	for perm, level := range map[string]string{"contents": "write", "pull_requests": "write", "issues": "write", "members": "read", "metadata": "read"} {
+	for perm, level := range map[string]string{"contents": "write", "pull_requests": "write", "issues": "write", "members": "read", "checks": "read", "statuses": "read", "metadata": "read"} {
 		if manifest.Permissions[perm] != level {
 			t.Errorf("permission %s = %q, want %q", perm, manifest.Permissions[perm], level)
 		}

@@ -43,11 +43,19 @@ type Event struct {
 	// baseFiles is what Files replace, for the transcript's diffs.
 	baseFiles map[string]*string
 
+	// ticket
+	ID     string         `json:"id,omitempty"`
+	System string         `json:"system,omitempty"`
+	Fields map[string]any `json:"fields,omitempty"`
+
 	// error
 	Message string `json:"message,omitempty"`
 }
 
 func (s *Sandbox) onGitHub(e githubemu.Event) {
+	if e.Repo == s.ticketRepo {
+		return // tickets are reported as "ticket" events
+	}
 	ev := Event{Kind: e.Kind, Action: e.Action, Repo: e.Repo, Number: e.Number, By: e.By}
 	switch e.Kind {
 	case "github.pull_request":
@@ -141,6 +149,8 @@ func WriteTranscript(w io.Writer, line int, text string, events []Event) error {
 			}
 		case "github.comment":
 			fmt.Fprintf(&b, "      github comment %s on %s#%d:\n%s", e.Action, e.Repo, e.Number, indent(e.Body, "        │ "))
+		case "ticket":
+			ticketTranscript(&b, e)
 		case "error":
 			fmt.Fprintf(&b, "      error: %s\n", strings.ReplaceAll(e.Message, "\n", "\n             "))
 		default:

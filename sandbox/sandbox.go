@@ -33,6 +33,8 @@ import (
 	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/test/awsemu"
 	"github.com/migratebot/migratebot/test/githubemu"
+	"github.com/migratebot/migratebot/test/jiraemu"
+	"github.com/migratebot/migratebot/test/servicenowemu"
 	"github.com/migratebot/migratebot/test/slackemu"
 )
 
@@ -51,6 +53,10 @@ type Options struct {
 	// Configure, when set, may change the sandbox's config before the bot
 	// starts (tests use it for change windows and freezes).
 	Configure func(*config.Config)
+	// Tickets is the ticket system kprod files change tickets in: "github"
+	// (issues in acme/change-requests, the default), "jira" or
+	// "servicenow", each an emulator of its own.
+	Tickets string
 }
 
 // Sandbox is a running bot with its emulators.
@@ -61,6 +67,11 @@ type Sandbox struct {
 	clock  *clock.Fake
 	botSrv *httptest.Server
 	aws    *awsemu.Server
+	// The ticket system: issues in ticketRepo, or an emulator.
+	ticketRepo  string
+	jira        *jiraemu.Server
+	snow        *servicenowemu.Server
+	seenTickets map[string]TicketView
 	// targets answers the services' health URLs.
 	targets *httptest.Server
 	redis   *goredis.Client
@@ -82,7 +93,7 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if o.Start.IsZero() {
 		o.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	}
-	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", down: map[string]bool{}, userIDs: map[string]string{}, userName: map[string]string{}}
+	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", down: map[string]bool{}, userIDs: map[string]string{}, userName: map[string]string{}, seenTickets: map[string]TicketView{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -98,6 +109,9 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 			return nil, fmt.Errorf("sandbox config: %w", err)
 		}
 	}
+	if err := s.useTicketSystem(cfg, o.Tickets); err != nil {
+		return nil, err
+	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("app key: %w", err)
@@ -106,6 +120,8 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	secrets := config.Secrets{
 		GitHubPrivateKey: keyPEM, GitHubWebhookSecret: "sandbox-webhook-secret",
 		SlackBotToken: sandboxSlackToken, SlackSigningSecret: "sandbox-signing-secret",
+		JiraEmail: "migratebot@acme.example", JiraToken: "sandbox-jira-token",
+		ServiceNowUsername: servicenowemu.DefaultUsername, ServiceNowPassword: servicenowemu.DefaultPassword,
 	}
 
 	s.gh = githubemu.New(githubemu.Options{
@@ -121,6 +137,9 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 			s.gh.SetPermission(repo, u.Login, u.Permission)
 		}
 	}
+	for slug, members := range githubTeams {
+		s.gh.AddTeam(sandboxOwner, slug, members...)
+	}
 	s.slack = slackemu.New(slackemu.Options{
 		SigningSecret: secrets.SlackSigningSecret, BotToken: secrets.SlackBotToken,
 		TeamID: sandboxTeam, TeamDomain: "acme", OnEvent: s.onSlack,
@@ -130,6 +149,13 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 		s.slack.AddUser(u.ID, u.Name)
 		s.userIDs[u.Name] = u.ID
 		s.userName[u.ID] = u.Name
+	}
+	for _, g := range slackGroups {
+		var ids []string
+		for _, name := range g.Members {
+			ids = append(ids, s.userIDs[name])
+		}
+		s.slack.AddUserGroup(g.ID, g.Handle, ids...)
 	}
 	cfg.GitHub.APIURL = s.gh.URL()
 	cfg.Slack.APIURL = s.slack.APIURL()
@@ -192,6 +218,7 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 		Config: cfg, Secrets: secrets, Redis: s.redis, Clock: s.clock, Log: o.Log,
 		Replica: "sandbox", KeyPrefix: o.KeyPrefix,
 		AWSAccessKeyID: sandboxAWSKey, AWSSecretAccessKey: sandboxAWSSecret, Prober: prober,
+		TicketRetryWait: time.Millisecond,
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +239,12 @@ func (s *Sandbox) Close() {
 	}
 	if s.aws != nil {
 		s.aws.Close()
+	}
+	if s.jira != nil {
+		s.jira.Close()
+	}
+	if s.snow != nil {
+		s.snow.Close()
 	}
 	if s.targets != nil {
 		s.targets.Close()
@@ -236,6 +269,13 @@ func (s *Sandbox) SetHealthy(service string, ok bool) {
 	defer s.mu.Unlock()
 	s.down[service] = !ok
 }
+
+// Jira returns the Jira emulator, when the sandbox files tickets there.
+func (s *Sandbox) Jira() *jiraemu.Server { return s.jira }
+
+// ServiceNow returns the ServiceNow emulator, when the sandbox files
+// tickets there.
+func (s *Sandbox) ServiceNow() *servicenowemu.Server { return s.snow }
 
 // AWS returns the AWS emulator.
 func (s *Sandbox) AWS() *awsemu.Server { return s.aws }
@@ -292,6 +332,7 @@ func (s *Sandbox) Exec(ctx context.Context, n int, line string) ([]Event, error)
 		if err := s.settle(ctx); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
+		s.observeTickets()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,6 +20,20 @@ var githubUsers = []struct{ Login, Permission string }{
 	{"eve", "none"},
 }
 
+// githubTeams are the acme org's teams and their members.
+var githubTeams = map[string][]string{
+	"change-approvers": {"carol"},
+	"network":          {"bob"}, // code owners of terraform/route53/
+}
+
+// slackGroups are the Slack user groups: id, handle and members by name.
+var slackGroups = []struct {
+	ID, Handle string
+	Members    []string
+}{
+	{"S0APPROVERS", "change-approvers", []string{"carol"}},
+}
+
 const (
 	sandboxTeam        = "T0ACME"
 	sandboxChannel     = "C0MIGRATE"
@@ -47,7 +61,8 @@ var certificates = []struct {
 // step adds it); search has its weighted sources already.
 var seedRepos = map[string]map[string]string{
 	"acme/envs-config": {
-		"README.md": "# envs-config\n\nEnvironment configuration for acme. DNS sources live under dns/, Terraform under terraform/.\n",
+		"README.md":          "# envs-config\n\nEnvironment configuration for acme. DNS sources live under dns/, Terraform under terraform/.\n",
+		".github/CODEOWNERS": "# Route53 records in Terraform are the network team's.\n/terraform/route53/ @acme/network\n",
 		"dns/kprod/search.yaml": `# DNS sources for search in kprod (source and proxy already in place).
 record: search.kprod.acme.example
 ttl: 60

@@ -4,9 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v88/github"
 
 	"github.com/migratebot/migratebot/bot"
@@ -42,30 +49,113 @@ func (t *IssueTickets) ticket(is *gh.Issue) bot.Ticket {
 	return bot.Ticket{System: "github", ID: n, Number: t.repo + "#" + n, URL: is.GetHTMLURL()}
 }
 
-// Create implements bot.Tickets.
+// Create implements bot.Tickets. The issue is filed with a POST that is
+// never sent twice blindly: after a failure that may have filed it (a 5xx,
+// a broken connection), Create looks for the key's label again first.
 func (t *IssueTickets) Create(ctx context.Context, spec bot.TicketSpec) (bot.Ticket, error) {
 	client, owner, name, err := t.c.clientFor(ctx, t.repo)
 	if err != nil {
 		return bot.Ticket{}, err
 	}
 	label := keyLabel(spec.Key)
-	found, _, err := client.Issues.ListByRepo(ctx, owner, name, &gh.IssueListByRepoOptions{State: "all", Labels: []string{label}})
-	if err != nil {
-		return bot.Ticket{}, fmt.Errorf("look for the ticket of %s in %s: %w", spec.Key, t.repo, err)
-	}
-	if len(found) > 0 {
-		return t.ticket(found[0]), nil
-	}
 	labels := []string{"change", "migratebot", label}
 	if spec.ChangeType == "emergency" {
 		labels = append(labels, "emergency")
 	}
 	body := spec.Body + "\n\n<!-- migratebot change " + spec.Key + " -->"
-	is, _, err := client.Issues.Create(ctx, owner, name, &gh.IssueRequest{Title: gh.Ptr(spec.Title), Body: gh.Ptr(body), Labels: &labels})
-	if err != nil {
-		return bot.Ticket{}, fmt.Errorf("file the ticket of %s in %s: %w", spec.Key, t.repo, err)
+	req := &gh.IssueRequest{Title: gh.Ptr(spec.Title), Body: gh.Ptr(body), Labels: &labels}
+	for round := 0; ; round++ {
+		found, _, err := client.Issues.ListByRepo(ctx, owner, name, &gh.IssueListByRepoOptions{
+			State: "all", Labels: []string{label}, Sort: "created", Direction: "asc"})
+		if err != nil {
+			return bot.Ticket{}, fmt.Errorf("look for the ticket of %s in %s: %w", spec.Key, t.repo, err)
+		}
+		if len(found) > 0 {
+			return t.ticket(found[0]), nil
+		}
+		is, err := t.fileIssue(ctx, client, owner, name, req)
+		if err == nil {
+			return t.ticket(is), nil
+		}
+		if !mayHaveFiled(err) || round == fileRetries {
+			return bot.Ticket{}, fmt.Errorf("file the ticket of %s in %s: %w", spec.Key, t.repo, err)
+		}
+		timer := time.NewTimer(fileRetryWait << round)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return bot.Ticket{}, fmt.Errorf("file the ticket of %s in %s: %w (then %w)", spec.Key, t.repo, err, ctx.Err())
+		case <-timer.C:
+		}
 	}
-	return t.ticket(is), nil
+}
+
+// How often and after how long Create tries again to file an issue whose
+// POST failed.
+const (
+	fileRetries   = 3
+	fileRetryWait = 200 * time.Millisecond
+)
+
+// fileIssue files an issue with one POST. The client's transport retries a
+// 5xx, and an issue POST whose answer was lost would file a second issue:
+// this one goes out once, on the base transport, with the installation's
+// token.
+func (t *IssueTickets) fileIssue(ctx context.Context, client *gh.Client, owner, name string, ir *gh.IssueRequest) (*gh.Issue, error) {
+	it, ok := client.Client().Transport.(*ghinstallation.Transport)
+	if !ok {
+		return nil, fmt.Errorf("the client for %s is not an installation's", t.repo)
+	}
+	token, err := it.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := client.NewRequest(ctx, http.MethodPost, fmt.Sprintf("repos/%s/%s/issues", url.PathEscape(owner), url.PathEscape(name)), ir)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "token "+token)
+	base := t.c.cfg.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := (&http.Client{Transport: base, Timeout: t.c.cfg.Timeout}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := gh.CheckResponse(resp); err != nil {
+		return nil, err
+	}
+	var is gh.Issue
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&is); err != nil {
+		return nil, &answerError{fmt.Sprintf("GitHub's answer does not read as an issue: %v", err)}
+	}
+	if is.GetNumber() == 0 {
+		return nil, &answerError{"GitHub's answer names no issue number"}
+	}
+	return &is, nil
+}
+
+// answerError is a 2xx answer that could not be read: the issue may have
+// been filed.
+type answerError struct{ msg string }
+
+func (e *answerError) Error() string { return e.msg }
+
+// mayHaveFiled says whether a failed issue POST may have filed the issue all
+// the same: anything but a refusal (4xx) or the time running out.
+func mayHaveFiled(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var e *gh.ErrorResponse
+	if errors.As(err, &e) && e.Response != nil {
+		return e.Response.StatusCode >= 500
+	}
+	var rl *gh.RateLimitError
+	var arl *gh.AbuseRateLimitError
+	return !errors.As(err, &rl) && !errors.As(err, &arl)
 }
 
 // Move implements bot.Tickets.
@@ -77,11 +167,6 @@ func (t *IssueTickets) Move(ctx context.Context, tk bot.Ticket, to bot.TicketSta
 	n, err := strconv.Atoi(tk.ID)
 	if err != nil {
 		return fmt.Errorf("ticket id %q is not an issue number", tk.ID)
-	}
-	if comment != "" {
-		if err := t.Comment(ctx, tk, comment); err != nil {
-			return err
-		}
 	}
 	is, _, err := client.Issues.Get(ctx, owner, name, n)
 	if err != nil {
@@ -111,6 +196,11 @@ func (t *IssueTickets) Move(ctx context.Context, tk bot.Ticket, to bot.TicketSta
 	}
 	if _, _, err := client.Issues.Edit(ctx, owner, name, n, req); err != nil {
 		return fmt.Errorf("move ticket %s#%d to %s: %w", t.repo, n, to, err)
+	}
+	// The comment comes after the edit, which is safe to repeat: a move
+	// retried after a failed edit does not comment twice.
+	if comment != "" {
+		return t.Comment(ctx, tk, comment)
 	}
 	return nil
 }

@@ -740,3 +740,81 @@ func TestRefusedConnectionRetried(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestDownThenUpMidLifecycle: while Jira is down, moves and comments on an
+// existing ticket fail with a clear error and change nothing; once it is
+// back, the same calls (the engine's retries) land exactly once each.
+func TestDownThenUpMidLifecycle(t *testing.T) {
+	emu, c := setup(t, jiraemu.Options{}, nil)
+	ctx := context.Background()
+	tk, err := c.Create(ctx, spec("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Move(ctx, tk, bot.TicketApproved, "approved by @alice"); err != nil {
+		t.Fatal(err)
+	}
+
+	emu.SetDown(true)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"move", c.Move(ctx, tk, bot.TicketImplemented, "PR #12 merged"), "jira: move CHG-1 to implemented: read status: 503 Jira is unavailable"},
+		{"comment", c.Comment(ctx, tk, "health checks green"), "jira: comment on CHG-1: 503 Jira is unavailable"},
+		{"cancel", c.Move(ctx, tk, bot.TicketCancelled, "aborted"), "jira: move CHG-1 to cancelled: read status: 503 Jira is unavailable"},
+	} {
+		if tc.err == nil || !strings.HasPrefix(tc.err.Error(), tc.want) {
+			t.Errorf("%s while down: %v, want %q...", tc.name, tc.err, tc.want)
+		}
+	}
+	if is := mustIssue(t, emu, tk.ID); is.Status != "Approved" || len(is.Comments) != 1 {
+		t.Fatalf("changed while down: status %s, comments %v", is.Status, comments(is))
+	}
+
+	emu.SetDown(false)
+	if err := c.Move(ctx, tk, bot.TicketImplemented, "PR #12 merged"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Comment(ctx, tk, "health checks green"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Move(ctx, tk, bot.TicketClosed, "done"); err != nil {
+		t.Fatal(err)
+	}
+	is := mustIssue(t, emu, tk.ID)
+	if diff := cmp.Diff([]string{"Open", "Approved", "Implemented", "Closed"}, is.History); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"approved by @alice", "PR #12 merged", "health checks green", "done"}, comments(is)); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+	if n := len(emu.Issues()); n != 1 {
+		t.Errorf("%d issues", n)
+	}
+}
+
+// TestCancelAfterApproval: a change approved, then abandoned, is cancelled;
+// a cancelled ticket is not closed after all.
+func TestCancelAfterApproval(t *testing.T) {
+	emu, c := setup(t, jiraemu.Options{}, nil)
+	ctx := context.Background()
+	tk, _ := c.Create(ctx, spec("k"))
+	for _, to := range []bot.TicketState{bot.TicketApproved, bot.TicketImplemented, bot.TicketCancelled} {
+		if err := c.Move(ctx, tk, to, string(to)); err != nil {
+			t.Fatalf("move to %s: %v", to, err)
+		}
+	}
+	err := c.Move(ctx, tk, bot.TicketClosed, "too late")
+	if err == nil || !strings.Contains(err.Error(), `transition "Close" is not offered from status "Cancelled"`) {
+		t.Errorf("closing a cancelled ticket: %v", err)
+	}
+	is := mustIssue(t, emu, tk.ID)
+	if diff := cmp.Diff([]string{"Open", "Approved", "Implemented", "Cancelled"}, is.History); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"approved", "implemented", "cancelled"}, comments(is)); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+}

@@ -10,8 +10,11 @@
 // Every call is bounded by Config.Timeout, retries included. Connection
 // errors, 429 (after its Retry-After) and 5xx are retried up to 3 times with
 // a doubling wait; a Retry-After longer than the time left fails at once. A
-// POST that may have reached ServiceNow (a 5xx, a broken connection) is not
-// simply sent again: Create looks for the key again first.
+// write that may have reached ServiceNow (a 5xx, a broken connection) is not
+// simply sent again: Create looks for the key again first, and Move reads
+// the change's state, so that neither a change nor a move's work note is
+// written twice. A work note alone (Comment) is sent again: written twice
+// after a lost answer rather than lost.
 package servicenow
 
 import (
@@ -319,12 +322,11 @@ func (c *Client) Move(ctx context.Context, t bot.Ticket, to bot.TicketState, com
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	var cur record
-	q := url.Values{"sysparm_fields": {"sys_id,number,state"}, "sysparm_exclude_reference_link": {"true"}}
-	if err := c.do(ctx, http.MethodGet, table+"/"+id, q, nil, &cur); err != nil {
+	cur, err := c.state(ctx, id)
+	if err != nil {
 		return fmt.Errorf("read ServiceNow change %s: %w", name(t), err)
 	}
-	if string(cur["state"]) == state {
+	if cur == state {
 		if comment == "" {
 			return nil
 		}
@@ -344,14 +346,42 @@ func (c *Client) Move(ctx context.Context, t bot.Ticket, to bot.TicketState, com
 			body["close_notes"] = defaultCloseNotes
 		}
 	}
-	var after record
-	if err := c.patch(ctx, id, body, &after); err != nil {
-		return fmt.Errorf("move ServiceNow change %s to %s: %w", name(t), to, err)
+	// The move and its work note are one PATCH, not sent again blindly: a
+	// move whose answer was lost would write its note twice. After a
+	// failure that may have landed, the change's state says whether it did.
+	for round := 0; ; round++ {
+		var after record
+		err := c.patch(withUnsafe(ctx), id, body, &after)
+		if err == nil {
+			if got := string(after["state"]); got != state {
+				return fmt.Errorf("move ServiceNow change %s to %s: ServiceNow left it in state %q, not %q", name(t), to, got, state)
+			}
+			return nil
+		}
+		if !mayHaveLanded(err) || round == retryMax {
+			return fmt.Errorf("move ServiceNow change %s to %s: %w", name(t), to, err)
+		}
+		if serr := sleep(ctx, c.retryWait<<round); serr != nil {
+			return fmt.Errorf("move ServiceNow change %s to %s: %w", name(t), to, err)
+		}
+		now, rerr := c.state(ctx, id)
+		if rerr != nil {
+			return fmt.Errorf("move ServiceNow change %s to %s: %w (and reading it back: %w)", name(t), to, err, rerr)
+		}
+		if now == state {
+			return nil
+		}
 	}
-	if got := string(after["state"]); got != state {
-		return fmt.Errorf("move ServiceNow change %s to %s: ServiceNow left it in state %q, not %q", name(t), to, got, state)
+}
+
+// state reads a change's state value.
+func (c *Client) state(ctx context.Context, id string) (string, error) {
+	var r record
+	q := url.Values{"sysparm_fields": {"sys_id,number,state"}, "sysparm_exclude_reference_link": {"true"}}
+	if err := c.do(ctx, http.MethodGet, table+"/"+id, q, nil, &r); err != nil {
+		return "", err
 	}
-	return nil
+	return string(r["state"]), nil
 }
 
 // Comment implements bot.Tickets: a work note.

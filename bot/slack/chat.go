@@ -61,6 +61,16 @@ func (c *Chat) Ephemeral(ctx context.Context, channel, user string, m bot.Messag
 	return nil
 }
 
+// GroupMembers implements bot.Chat (usergroups.users.list; the token needs
+// usergroups:read).
+func (c *Chat) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	members, err := c.api.GetUserGroupMembersContext(ctx, group)
+	if err != nil {
+		return nil, fmt.Errorf("read the members of user group %s: %w", group, err)
+	}
+	return members, nil
+}
+
 // msgOptions renders a message: its text as the notification fallback and as
 // a section block, and its buttons as an actions block.
 func msgOptions(m bot.Message) []goslack.MsgOption {

@@ -2,7 +2,7 @@
 // cutover, from Slack and from pull requests.
 //
 //	migratebot serve --config FILE       run the bot (secrets from the environment)
-//	migratebot sandbox [--script FILE] [--json]
+//	migratebot sandbox [--script FILE] [--json] [--tickets github|jira|servicenow]
 //	                                     run the bot against emulators, from a script or the terminal
 //	migratebot plan --config FILE --service S --step STEP [--repo DIR]
 //	                                     print the diff a step would make on a local checkout
@@ -34,7 +34,7 @@ var version = "dev"
 
 const usage = `usage:
   migratebot serve --config FILE
-  migratebot sandbox [--script FILE] [--json]
+  migratebot sandbox [--script FILE] [--json] [--tickets github|jira|servicenow]
   migratebot plan --config FILE --service S --step dns-source|point-traffic|ttl|decommission|bump:N|rollback:N [--repo DIR]
   migratebot version`
 

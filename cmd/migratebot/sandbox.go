@@ -19,6 +19,7 @@ func runSandbox(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	scriptPath := fs.String("script", "", "script file; without it, lines are read from the terminal")
 	asJSON := fs.Bool("json", false, "print every effect as one JSON object per line")
 	verbose := fs.Bool("v", false, "print the bot's own logs to stderr")
+	tickets := fs.String("tickets", "github", "where change tickets go: github (issues in acme/change-requests), jira or servicenow (emulators)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runSandbox(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: os.Getenv("REDIS_URL"), Log: logger})
+	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: os.Getenv("REDIS_URL"), Log: logger, Tickets: *tickets})
 	if err != nil {
 		return err
 	}

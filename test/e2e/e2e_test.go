@@ -64,14 +64,19 @@ func newHarness(t *testing.T) *harness {
 // newHarnessWith starts the bot with a changed sandbox config.
 func newHarnessWith(t *testing.T, configure func(*config.Config)) *harness {
 	t.Helper()
+	return newHarnessOpts(t, sandbox.Options{Configure: configure})
+}
+
+// newHarnessOpts starts the bot with sandbox options (Redis, key prefix and
+// logs are the harness's own).
+func newHarnessOpts(t *testing.T, o sandbox.Options) *harness {
+	t.Helper()
 	logs := &syncBuffer{}
 	prefix := redistest.Prefix(t)
-	sb, err := sandbox.New(context.Background(), sandbox.Options{
-		RedisURL:  "redis://" + redistest.Shared().Addr,
-		KeyPrefix: prefix,
-		Configure: configure,
-		Log:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	o.RedisURL = "redis://" + redistest.Shared().Addr
+	o.KeyPrefix = prefix
+	o.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sb, err := sandbox.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,29 +210,33 @@ func (s *Server) usersJSON(logins []string) []obj {
 	return out
 }
 
-func (s *Server) teamJSON(r *repo, slug string) obj {
-	key := strings.ToLower(r.owner + "/" + slug)
-	id, ok := s.teamIDs[key]
-	if !ok {
-		id = s.newIDLocked()
-		s.teamIDs[key] = id
-	}
-	api := fmt.Sprintf("%s/organizations/%d/team/%d", s.api, s.accountLocked(r.owner, kindOrg).id, id)
+// teamJSON is a team as PRs and review-request webhooks carry it.
+func (s *Server) teamJSON(t *team) obj {
+	api := fmt.Sprintf("%s/organizations/%d/team/%d", s.api, s.accountLocked(t.org, kindOrg).id, t.id)
 	return obj{
-		"name":                 slug,
-		"id":                   id,
-		"node_id":              nodeID("Team", id),
-		"slug":                 slug,
+		"name":                 t.slug,
+		"id":                   t.id,
+		"node_id":              nodeID("Team", t.id),
+		"slug":                 t.slug,
 		"description":          "",
 		"privacy":              "closed",
 		"notification_setting": "notifications_enabled",
 		"url":                  api,
-		"html_url":             "https://github.com/orgs/" + r.owner + "/teams/" + slug,
+		"html_url":             "https://github.com/orgs/" + t.org + "/teams/" + t.slug,
 		"members_url":          api + "/members{/member}",
 		"repositories_url":     api + "/repos",
 		"permission":           "pull",
 		"parent":               nil,
 	}
+}
+
+// requestedTeamsJSON is a PR's requested teams.
+func (s *Server) requestedTeamsJSON(r *repo, slugs []string) []obj {
+	out := make([]obj, 0, len(slugs))
+	for _, slug := range slugs {
+		out = append(out, s.teamJSON(s.requestedTeamLocked(r, slug)))
+	}
+	return out
 }
 
 func reactionsJSON(url string, counts map[string]int) obj {
@@ -375,10 +379,6 @@ func (s *Server) pullJSON(r *repo, is *issue) obj {
 	issueAPI, _ := s.issueURLs(r, is.number)
 	html := fmt.Sprintf("%s/pull/%d", r.htmlURL(), is.number)
 	repoAPI := s.api + "/repos/" + r.fullName()
-	teams := make([]obj, 0, len(p.teams))
-	for _, t := range p.teams {
-		teams = append(teams, s.teamJSON(r, t))
-	}
 	var mergeable any
 	mergeableState := "unknown"
 	if !p.merged {
@@ -420,7 +420,7 @@ func (s *Server) pullJSON(r *repo, is *issue) obj {
 		"assignee":              nil,
 		"assignees":             []obj{},
 		"requested_reviewers":   s.usersJSON(p.reviewers),
-		"requested_teams":       teams,
+		"requested_teams":       s.requestedTeamsJSON(r, p.teams),
 		"labels":                s.labelsJSON(r, is.labels),
 		"milestone":             nil,
 		"draft":                 p.draft,

@@ -328,6 +328,7 @@ func TestPullEditsReviewersLabels(t *testing.T) {
 	ctx := context.Background()
 	pr := openChange(t, gh, branch, map[string]*string{"a.txt": ptr("a\n")})
 	n := pr.GetNumber()
+	f.emu.AddTeam(testOrg, "change-approvers", "carol")
 
 	if _, _, err := gh.PullRequests.RequestReviewers(ctx, testOrg, "envs-config", n, github.ReviewersRequest{Reviewers: []string{"carol"}, TeamReviewers: []string{"change-approvers"}}); err != nil {
 		t.Fatal(err)

@@ -24,13 +24,21 @@ func (s *Server) requestReviewers(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	r, p := c.repo, is.pull
+	notCollaborator := errUnprocessable("Reviews may only be requested from collaborators. "+
+		"One or more of the users or teams you specified is not a collaborator of the %s repository.", r.fullName())
 	for _, login := range req.Reviewers {
 		if strings.EqualFold(login, is.author) {
 			return 0, nil, errUnprocessable("Review cannot be requested from pull request author.")
 		}
 		if s.roleLocked(r, login) == "none" {
-			return 0, nil, errUnprocessable("Reviews may only be requested from collaborators. "+
-				"One or more of the users or teams you specified is not a collaborator of the %s repository.", r.fullName())
+			return 0, nil, notCollaborator
+		}
+	}
+	// A team must exist in the repo's organization (AddTeam); GitHub
+	// answers an unknown one as it does a user without access.
+	for _, slug := range req.TeamReviewers {
+		if s.teams[teamKey(r.owner, slug)] == nil {
+			return 0, nil, notCollaborator
 		}
 	}
 	type added struct{ user, team string }
@@ -41,10 +49,11 @@ func (s *Server) requestReviewers(c *call) (int, any, error) {
 			news = append(news, added{user: login})
 		}
 	}
-	for _, team := range req.TeamReviewers {
-		if !containsFold(p.teams, team) {
-			p.teams = append(p.teams, team)
-			news = append(news, added{team: team})
+	for _, slug := range req.TeamReviewers {
+		if !containsFold(p.teams, slug) {
+			t := s.teams[teamKey(r.owner, slug)]
+			p.teams = append(p.teams, t.slug)
+			news = append(news, added{team: t.slug})
 		}
 	}
 	if len(news) > 0 {
@@ -53,7 +62,7 @@ func (s *Server) requestReviewers(c *call) (int, any, error) {
 		for _, a := range news {
 			extra := obj{"requested_reviewer": s.userOrNil(a.user)}
 			if a.team != "" {
-				extra = obj{"requested_team": s.teamJSON(r, a.team)}
+				extra = obj{"requested_team": s.teamJSON(s.requestedTeamLocked(r, a.team))}
 			}
 			s.pullHookLocked(r, is, "review_requested", c.actor, extra)
 		}
@@ -67,11 +76,7 @@ func (s *Server) listRequestedReviewers(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	teams := make([]obj, 0, len(is.pull.teams))
-	for _, t := range is.pull.teams {
-		teams = append(teams, s.teamJSON(c.repo, t))
-	}
-	return http.StatusOK, obj{"users": s.usersJSON(is.pull.reviewers), "teams": teams}, nil
+	return http.StatusOK, obj{"users": s.usersJSON(is.pull.reviewers), "teams": s.requestedTeamsJSON(c.repo, is.pull.teams)}, nil
 }
 
 // DELETE /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
@@ -99,7 +104,7 @@ func (s *Server) removeRequestedReviewers(c *call) (int, any, error) {
 		if i := indexFold(p.teams, team); i >= 0 {
 			removed := p.teams[i]
 			p.teams = slices.Delete(p.teams, i, i+1)
-			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_team": s.teamJSON(r, removed)})
+			s.pullHookLocked(r, is, "review_request_removed", c.actor, obj{"requested_team": s.teamJSON(s.requestedTeamLocked(r, removed))})
 		}
 	}
 	return http.StatusOK, s.pullJSON(r, is), nil

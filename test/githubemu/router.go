@@ -2,6 +2,7 @@ package githubemu
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -31,6 +32,11 @@ func (r *router) add(method, pattern string, auth authKind, h handlerFunc) *rout
 		segs:    strings.Split(strings.Trim(pattern, "/"), "/"),
 		auth:    auth,
 		handle:  h,
+	}
+	for i, seg := range rt.segs {
+		if strings.HasSuffix(seg, "...}") && slices.ContainsFunc(rt.segs[i+1:], func(s string) bool { return strings.HasPrefix(s, "{") }) {
+			panic("githubemu: route " + pattern + ": only literals may follow a rest parameter")
+		}
 	}
 	r.routes = append(r.routes, rt)
 	return rt
@@ -83,10 +89,19 @@ func (rt *route) matchSegs(segs []string) (map[string]string, bool) {
 			name = strings.TrimSuffix(name, "}")
 		}
 		if rest, isRest := strings.CutSuffix(name, "..."); isParam && isRest {
-			if i >= len(segs) {
+			// A rest parameter takes every segment up to the literal ones
+			// that follow it ("commits/{ref...}/status"): at least one.
+			tail := rt.segs[i+1:]
+			end := len(segs) - len(tail)
+			if end <= i {
 				return nil, false
 			}
-			params[rest] = strings.Join(segs[i:], "/")
+			for j, lit := range tail {
+				if lit != segs[end+j] {
+					return nil, false
+				}
+			}
+			params[rest] = strings.Join(segs[i:end], "/")
 			return params, true
 		}
 		if i >= len(segs) {

@@ -42,6 +42,17 @@ func TestRouter(t *testing.T) {
 			wantParams: map[string]string{"owner": "acme", "repo": "r", "path": "dns/kprod/web-api.yaml"},
 		},
 		{
+			name: "slashy ref before a literal", method: "GET", path: "/repos/acme/r/commits/migratebot/web-api/weights-25/status",
+			wantRoute:  "GET /repos/{owner}/{repo}/commits/{ref...}/status",
+			wantParams: map[string]string{"owner": "acme", "repo": "r", "ref": "migratebot/web-api/weights-25"},
+		},
+		{
+			name: "ref named like the literal", method: "GET", path: "/repos/acme/r/commits/status/check-runs",
+			wantRoute:  "GET /repos/{owner}/{repo}/commits/{ref...}/check-runs",
+			wantParams: map[string]string{"owner": "acme", "repo": "r", "ref": "status"},
+		},
+		{name: "no ref before the literal", method: "GET", path: "/repos/acme/r/commits/status"},
+		{
 			name: "trailing slash", method: "GET", path: "/repos/acme/r/",
 			wantRoute:  "GET /repos/{owner}/{repo}",
 			wantParams: map[string]string{"owner": "acme", "repo": "r"},

@@ -24,6 +24,12 @@ func (s *Server) registerRoutes() {
 	inst("GET", repo+"/contents", s.getContents)
 	inst("GET", repo+"/contents/{path...}", s.getContents)
 	inst("GET", repo+"/collaborators/{username}/permission", s.getPermission)
+	inst("GET", "/orgs/{org}/teams/{team_slug}", s.getTeam)
+	inst("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", s.getTeamMembership)
+
+	inst("GET", repo+"/commits/{ref...}/status", s.getCombinedStatus)
+	inst("GET", repo+"/commits/{ref...}/check-runs", s.listCheckRunsForRef)
+	inst("POST", repo+"/statuses/{sha}", s.createStatus)
 
 	inst("GET", repo+"/git/ref/{ref...}", s.getRef)
 	inst("GET", repo+"/git/matching-refs", s.matchingRefs)

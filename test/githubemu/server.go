@@ -70,7 +70,7 @@ type Server struct {
 	rates         map[string]*rateWindow
 	repos         map[string]*repo             // by lower-case full name
 	perms         map[string]map[string]string // repo -> login -> role, lower-case keys
-	teamIDs       map[string]int64             // "org/slug" -> id
+	teams         map[string]*team             // by lower-case "org/slug"
 	calls         []Call
 	failures      map[string]*failure // by route name
 	latency       time.Duration
@@ -120,7 +120,7 @@ func New(opts Options) *Server {
 		rates:         map[string]*rateWindow{},
 		repos:         map[string]*repo{},
 		perms:         map[string]map[string]string{},
-		teamIDs:       map[string]int64{},
+		teams:         map[string]*team{},
 		failures:      map[string]*failure{},
 		webhookURL:    opts.WebhookURL,
 	}

@@ -34,6 +34,10 @@ type repo struct {
 	lastNumber    int
 	comments      map[int64]*comment
 	labels        map[string]*label // by lower-case name
+	// statuses holds every commit status posted, by commit sha, oldest
+	// first; checkRuns every check run, oldest first.
+	statuses  map[string][]*commitStatus
+	checkRuns []*checkRun
 }
 
 func (r *repo) fullName() string { return r.owner + "/" + r.name }
@@ -98,6 +102,39 @@ type review struct {
 	submittedAt time.Time
 }
 
+// team is an organization's team. Members are active; invited ones have
+// a pending membership until they accept.
+type team struct {
+	id      int64
+	org     string
+	slug    string
+	members []string
+	invited []string
+}
+
+// commitStatus is one status posted on a commit (a CI context's verdict).
+type commitStatus struct {
+	id          int64
+	context     string
+	state       string // error | failure | pending | success
+	description string
+	targetURL   string
+	creator     string
+	createdAt   time.Time
+}
+
+// checkRun is a check run on a commit, as a CI app reports it.
+type checkRun struct {
+	id          int64
+	suiteID     int64
+	name        string
+	headSHA     string
+	status      string // queued | in_progress | completed | waiting | requested | pending
+	conclusion  string // set once completed: success, failure, neutral, ...
+	startedAt   time.Time
+	completedAt time.Time
+}
+
 type label struct {
 	id          int64
 	name        string
@@ -159,6 +196,7 @@ func (s *Server) AddRepo(fullName, defaultBranch string, files map[string]string
 		issues:        map[int]*issue{},
 		comments:      map[int64]*comment{},
 		labels:        map[string]*label{},
+		statuses:      map[string][]*commitStatus{},
 	}
 	fm := fileMap{}
 	for p, content := range files {

@@ -14,6 +14,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,7 +136,11 @@ func (s *Server) emitHookLocked(r *repo, event, sender string, payload obj) {
 		body:   body,
 		done:   make(chan struct{}),
 	}
-	s.lastHook = d
+	if !strings.EqualFold(sender, s.opts.BotLogin) {
+		// Redeliver repeats what people did, not the echo of the app's
+		// own calls (its edits, its ticket issues).
+		s.lastHook = d
+	}
 	s.outbox = append(s.outbox, effect{hook: d})
 }
 
@@ -209,8 +214,9 @@ func deliveryError(d Delivery) error {
 	return nil
 }
 
-// Redeliver sends the last webhook again with the same X-GitHub-Delivery
-// id and body, as GitHub's "Redeliver" button does, and waits for it.
+// Redeliver sends the last webhook caused by a person (not by the app's
+// own calls) again with the same X-GitHub-Delivery id and body, as
+// GitHub's "Redeliver" button does, and waits for it.
 func (s *Server) Redeliver() error {
 	s.mu.Lock()
 	last := s.lastHook

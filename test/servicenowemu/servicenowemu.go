@@ -46,8 +46,12 @@
 // {"error":{"message":...,"detail":...},"status":"failure"}. An unknown
 // sys_id or table, or any other path, is answered 404.
 //
-// SetDown and FailNext make it fail on purpose; Calls counts every call,
-// failed ones included.
+// correlation_id and correlation_display hold at most 100 characters and
+// short_description 160: a longer value is cut, silently, as ServiceNow cuts
+// a string longer than its field's max length.
+//
+// SetDown, FailNext and FailNextAfter make it fail on purpose; Calls counts
+// every call, failed ones included.
 package servicenowemu
 
 import (
@@ -98,11 +102,12 @@ type record struct {
 	states    []string
 }
 
-// failure is a FailNext in waiting.
+// failure is a FailNext or FailNextAfter in waiting.
 type failure struct {
 	match     string // an HTTP method, or "METHOD /path" as Calls names it
 	status    int
 	remaining int
+	after     bool // do the call, then lose its answer
 }
 
 // New starts a Server on 127.0.0.1. Close it when done.
@@ -210,16 +215,30 @@ func (s *Server) SetDown(down bool) {
 // ServiceNow's error shape; a 429 has "Retry-After: 1", as ServiceNow's rate
 // limiter sends. Failures queue up behind ones already set.
 func (s *Server) FailNext(method string, status, count int) {
-	if count <= 0 {
+	s.addFailure(&failure{match: method, status: status, remaining: count})
+}
+
+// FailNextAfter makes the next count calls matching method (as FailNext
+// matches them) be served as usual, the change created or updated, and then
+// answer status instead of their result, with ServiceNow's error shape: an
+// answer lost on the way back, as when a proxy times out after the instance
+// did the work. Status 0 closes the connection without answering instead.
+// Failures queue up behind ones already set, FailNext's included.
+func (s *Server) FailNextAfter(method string, status, count int) {
+	s.addFailure(&failure{match: method, status: status, remaining: count, after: true})
+}
+
+func (s *Server) addFailure(f *failure) {
+	if f.remaining <= 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failures = append(s.failures, &failure{match: method, status: status, remaining: count})
+	s.failures = append(s.failures, f)
 }
 
-// takeFailure consumes the first FailNext matching a call. Call with mu held.
-func (s *Server) takeFailure(method, call string) (int, bool) {
+// takeFailure consumes the first failure matching a call. Call with mu held.
+func (s *Server) takeFailure(method, call string) *failure {
 	for i, f := range s.failures {
 		if f.match != method && f.match != call {
 			continue
@@ -228,9 +247,9 @@ func (s *Server) takeFailure(method, call string) (int, bool) {
 		if f.remaining <= 0 {
 			s.failures = slices.Delete(s.failures, i, i+1)
 		}
-		return f.status, true
+		return f
 	}
-	return 0, false
+	return nil
 }
 
 // Table API paths.
@@ -260,9 +279,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[call]++
 	down := s.down
-	status, failed := 0, false
+	var f *failure
 	if !down {
-		status, failed = s.takeFailure(r.Method, call)
+		f = s.takeFailure(r.Method, call)
 	}
 	s.mu.Unlock()
 
@@ -272,13 +291,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(downPage))
 		return
-	case failed:
-		if status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, status, "Rate limit exceeded", "servicenowemu: FailNext")
-			return
-		}
-		writeError(w, status, http.StatusText(status), "servicenowemu: FailNext")
+	case f != nil && !f.after:
+		writeFailure(w, f.status, "servicenowemu: FailNext")
 		return
 	}
 
@@ -288,7 +302,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "User Not Authenticated", "Required to provide Auth information")
 		return
 	}
-	s.route(w, r)
+	if f == nil {
+		s.route(w, r)
+		return
+	}
+	// FailNextAfter: do the call, then lose its answer.
+	s.route(httptest.NewRecorder(), r)
+	if f.status == 0 {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close() // the connection is cut: nothing to do about an error
+			return
+		}
+		panic(http.ErrAbortHandler) // no hijacking (HTTP/2): abort the answer instead
+	}
+	writeFailure(w, f.status, "servicenowemu: FailNextAfter")
+}
+
+// writeFailure answers a FailNext or FailNextAfter: ServiceNow's error
+// shape, and for a 429 its rate limiter's Retry-After.
+func writeFailure(w http.ResponseWriter, status int, detail string) {
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, status, "Rate limit exceeded", detail)
+		return
+	}
+	writeError(w, status, http.StatusText(status), detail)
 }
 
 // newSysID makes a sys_id: 32 lowercase hex digits.

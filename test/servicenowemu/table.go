@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxBody bounds a request body.
@@ -31,6 +32,10 @@ const (
 var knownStates = map[string]bool{
 	"-5": true, "-4": true, "-3": true, "-2": true, "-1": true, "0": true, stateClosed: true, stateCancelled: true,
 }
+
+// maxLengths are the max lengths of the string fields a client is likely to
+// overflow; a longer value is cut, as ServiceNow cuts it.
+var maxLengths = map[string]int{"correlation_id": 100, "correlation_display": 100, "short_description": 160}
 
 // journalFields are written as journal entries, never stored as values.
 var journalFields = map[string]bool{"work_notes": true, "comments": true}
@@ -376,13 +381,16 @@ func (s *Server) get(w http.ResponseWriter, id string, fields []string) *apiErro
 
 var errNoRecord = &apiError{http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"}
 
-// settable drops the fields a client cannot write: the system fields and
-// the number.
+// settable drops the fields a client cannot write (the system fields and
+// the number) and cuts values longer than their field.
 func settable(body map[string]string) map[string]string {
 	out := make(map[string]string, len(body))
 	for k, v := range body {
 		if strings.HasPrefix(k, "sys_") || k == "number" {
 			continue
+		}
+		if n, ok := maxLengths[k]; ok && utf8.RuneCountInString(v) > n {
+			v = string([]rune(v)[:n])
 		}
 		out[k] = v
 	}

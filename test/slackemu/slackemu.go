@@ -15,12 +15,13 @@
 // before slacktest registers its defaults, so the emulator's handlers replace
 // slacktest's (chat.postMessage, chat.postEphemeral, auth.test, users.info,
 // conversations.info) and add what it lacks (chat.update, chat.delete,
-// chat.getPermalink, and "unknown_method" for anything else). In front of
-// slacktest sits a small handler of the emulator's own that every Web API call
-// goes through: it counts the call, applies FailNext and checks the token, then
-// proxies to slacktest. That is what lets the checks cover slacktest's
-// remaining canned handlers (reactions.add, bots.info, ...) too, which a
-// Binder cannot wrap because slacktest's handlers are unexported.
+// chat.getPermalink, usergroups.users.list, and "unknown_method" for
+// anything else). In front of slacktest sits a small handler of the
+// emulator's own that every Web API call goes through: it counts the call,
+// applies FailNext and checks the token, then proxies to slacktest. That is
+// what lets the checks cover slacktest's remaining canned handlers
+// (reactions.add, bots.info, ...) too, which a Binder cannot wrap because
+// slacktest's handlers are unexported.
 package slackemu
 
 import (
@@ -132,7 +133,8 @@ type Server struct {
 	interactionURL string
 	users          map[string]*user // by ID
 	userOrder      []string
-	channels       map[string]*channel // by ID
+	channels       map[string]*channel   // by ID
+	groups         map[string]*userGroup // by ID
 	msgs           []*message
 	tsSeq          int64
 	touchSeq       int64
@@ -146,6 +148,13 @@ type Server struct {
 type user struct {
 	id, name string
 	isBot    bool
+}
+
+// userGroup is a user group ("@change-approvers"), by Slack also called a
+// subteam; its ID starts with S.
+type userGroup struct {
+	id, handle string
+	members    []string // user IDs
 }
 
 type channel struct {
@@ -198,6 +207,7 @@ func New(opts Options) *Server {
 		interactionURL: opts.InteractionURL,
 		users:          map[string]*user{},
 		channels:       map[string]*channel{},
+		groups:         map[string]*userGroup{},
 		calls:          map[string]int{},
 		failures:       map[string][]*failure{},
 		hooks:          map[string]*hook{},
@@ -276,6 +286,14 @@ func (s *Server) AddChannel(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channels[id] = &channel{id: id, name: strings.TrimPrefix(name, "#")}
+}
+
+// AddUserGroup adds a user group, or replaces its members, e.g.
+// AddUserGroup("S0APPROVERS", "change-approvers", "U0ALICE").
+func (s *Server) AddUserGroup(id, handle string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[id] = &userGroup{id: id, handle: strings.TrimPrefix(handle, "@"), members: slices.Clone(members)}
 }
 
 // UserID returns the ID of the user with this name.

@@ -396,6 +396,44 @@ func TestInfoMethods(t *testing.T) {
 	}
 }
 
+func TestUserGroupMembers(t *testing.T) {
+	f := newFixture(t)
+	f.emu.AddUserGroup("S0APPROVERS", "@change-approvers", "U0ALICE", "U0BOB")
+	f.emu.AddUserGroup("S0EMPTY", "nobody-yet")
+	bad := slack.New("xoxb-wrong", slack.OptionAPIURL(f.emu.APIURL()))
+	for _, tc := range []struct {
+		name    string
+		api     *slack.Client
+		group   string
+		want    []string
+		wantErr string
+	}{
+		{name: "members", api: f.api, group: "S0APPROVERS", want: []string{"U0ALICE", "U0BOB"}},
+		{name: "empty group", api: f.api, group: "S0EMPTY", want: []string{}},
+		{name: "unknown group", api: f.api, group: "S0NOPE", want: []string{}, wantErr: "no_such_subteam"},
+		{name: "no group", api: f.api, group: "", want: []string{}, wantErr: "invalid_arguments"},
+		{name: "bad token", api: bad, group: "S0APPROVERS", want: []string{}, wantErr: "invalid_auth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.api.GetUserGroupMembersContext(context.Background(), tc.group)
+			if slackErr(err) != tc.wantErr {
+				t.Errorf("error = %q, want %q", slackErr(err), tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// Replacing a group replaces its members.
+	f.emu.AddUserGroup("S0APPROVERS", "change-approvers", "U0BOB")
+	if got, err := f.api.GetUserGroupMembers("S0APPROVERS"); err != nil || !cmp.Equal(got, []string{"U0BOB"}) {
+		t.Errorf("after replacing: %v, %v", got, err)
+	}
+	if n := f.emu.Calls()["usergroups.users.list"]; n != 6 {
+		t.Errorf("usergroups.users.list calls = %d, want 6", n)
+	}
+}
+
 // bot is a receiver standing in for migratebot's HTTP endpoints: it checks
 // signatures like the bot must and hands each request to a handler.
 type bot struct {

@@ -24,14 +24,15 @@ const (
 // handler for a pattern, so these replace slacktest's.
 func (s *Server) bind(c slacktest.Customize) {
 	for method, h := range map[string]func(url.Values) any{
-		"chat.postMessage":   s.chatPostMessage,
-		"chat.postEphemeral": s.chatPostEphemeral,
-		"chat.update":        s.chatUpdate,
-		"chat.delete":        s.chatDelete,
-		"chat.getPermalink":  s.chatGetPermalink,
-		"auth.test":          s.authTest,
-		"users.info":         s.usersInfo,
-		"conversations.info": s.conversationsInfo,
+		"chat.postMessage":      s.chatPostMessage,
+		"chat.postEphemeral":    s.chatPostEphemeral,
+		"chat.update":           s.chatUpdate,
+		"chat.delete":           s.chatDelete,
+		"chat.getPermalink":     s.chatGetPermalink,
+		"auth.test":             s.authTest,
+		"users.info":            s.usersInfo,
+		"conversations.info":    s.conversationsInfo,
+		"usergroups.users.list": s.usergroupsUsersList,
 	} {
 		c.Handle("/"+method, apiHandler(h))
 	}
@@ -472,6 +473,21 @@ func (s *Server) conversationsInfo(p url.Values) any {
 		c["creator"] = s.opts.BotUserID
 	}
 	return obj{"ok": true, "channel": c}
+}
+
+func (s *Server) usergroupsUsersList(p url.Values) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := p.Get("usergroup")
+	if id == "" {
+		return apiErr("invalid_arguments")
+	}
+	g, ok := s.groups[id]
+	if !ok {
+		return apiErr("no_such_subteam")
+	}
+	// "users":[] for an empty group, never null, as Slack sends it.
+	return obj{"ok": true, "users": append([]string{}, g.members...)}
 }
 
 // messageJSON is a message in Slack's JSON shape, as API answers and
