@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ services:
 		t.Fatal(err)
 	}
 	env := cfg.Environments["kprod"]
-	if env.BaseBranch != "main" || time.Duration(env.Soak) != 30*time.Minute || env.StepLimit != 25 || env.Tickets.System != "github" {
+	if env.BaseBranch != "main" || time.Duration(env.Soak) != 30*time.Minute || env.StepLimit != 25 || env.Tickets.System != "github" || env.Tickets.Repo != "acme/envs" || env.AutoMerge {
 		t.Errorf("environment defaults: %+v", env)
 	}
 	svc := cfg.Services["web-api"]
@@ -53,6 +54,54 @@ services:
 	}
 	if cfg.GitHub.APIURL != "https://api.github.com/" || cfg.Listen != ":8080" || cfg.Workers != 4 {
 		t.Errorf("top-level defaults: %+v", cfg)
+	}
+}
+
+// TestTicketsAndApproversProblems: the change-control settings are checked
+// like the rest, every problem named at once.
+func TestTicketsAndApproversProblems(t *testing.T) {
+	base := `
+github: {app_id: 1}
+environments:
+  kprod:
+    env_config_repo: acme/envs
+    %s
+services:
+  search:
+    environment: kprod
+    mode: proxy
+    playbook: weights-only
+    dns: {name: search.acme.example, entry: search.acme.example}
+    old: {target: old.elb.example.com}
+    new: {target: new.k8s.example.com}
+    weights: {path: dns/search.yaml, old_source: a, new_source: b}
+playbooks:
+  weights-only: {steps: [preflight, {weights: [50, 100]}]}
+`
+	for _, tc := range []struct{ name, env, want string }{
+		{"jira without a project", "tickets: {system: jira, jira: {url: https://jira.example, issue_type: Change}}", "environments.kprod.tickets.jira: needs url, project and issue_type"},
+		{"jira transition to nowhere", "tickets: {system: jira, jira: {url: https://jira.example, project: CHG, issue_type: Change, transitions: {merged: Done}}}", `environments.kprod.tickets.jira.transitions: "merged" is not approved`},
+		{"servicenow without a url", "tickets: {system: servicenow, servicenow: {assignment_group: x}}", "environments.kprod.tickets.servicenow: needs url"},
+		{"servicenow state to nowhere", "tickets: {system: servicenow, servicenow: {url: https://sn.example, states: {done: '3'}}}", `environments.kprod.tickets.servicenow.states: "done" is not open`},
+		{"slack group that is a user", "people: {slack_approver_group: U0CAROL}", `environments.kprod.people.slack_approver_group: "U0CAROL" is not a Slack user group id`},
+		{"team with spaces", "people: {github_teams: [change approvers]}", `environments.kprod.people.github_teams: "change approvers" is not a team slug`},
+		{"login with a slash", "people: {github_approvers: [acme/carol]}", `environments.kprod.people.github_approvers: "acme/carol" is not a GitHub login`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(fmt.Sprintf(base, tc.env)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	for _, env := range []string{
+		"tickets: {system: none}",
+		"tickets: {system: jira, jira: {url: https://jira.example, project: CHG, issue_type: Change, transitions: {approved: Approve}, statuses: {approved: Approved}}}",
+		"people: {slack_approver_group: S0APPROVERS, github_teams: [change-approvers, acme/network], github_approvers: [carol]}\n    auto_merge: true",
+	} {
+		if _, err := Parse([]byte(fmt.Sprintf(base, env))); err != nil {
+			t.Errorf("%s: %v", env, err)
+		}
 	}
 }
 

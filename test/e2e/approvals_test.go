@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -79,6 +80,28 @@ func TestReviewsReflectedOnce(t *testing.T) {
 	}
 	if notes() != before || len(h.sb.Slack().Messages()) != len(updates) {
 		t.Error("repeated reviews added ticket notes or messages")
+	}
+
+	// A dismissed approval no longer counts, and says so once.
+	pr, _ = h.sb.GitHub().PR(envRepo, 1)
+	var id int64
+	for _, r := range pr.Reviews {
+		if r.Author == "carol" && r.State == "APPROVED" {
+			id = r.ID
+		}
+	}
+	if err := h.sb.GitHub().DismissReview(envRepo, 1, id, "alice", "new commits coming"); err != nil {
+		t.Fatal(err)
+	}
+	h.do("clock +1s")
+	if msg := stepMessage(t, h, pr.HTMLURL); strings.Contains(msg, "approved by carol") {
+		t.Errorf("a dismissed approval still shows: %q", msg)
+	}
+	if r := h.migration().Open.Reviews["carol"]; r.State != "dismissed" {
+		t.Errorf("carol's review after dismissal = %+v", r)
+	}
+	if got := strings.Join(ticketFor(t, h, "weights-10").Notes, "\n"); !strings.Contains(got, "The review by carol was dismissed.") {
+		t.Errorf("ticket notes lack the dismissal: %q", got)
 	}
 }
 
@@ -193,6 +216,23 @@ func TestPRCommentCommands(t *testing.T) {
 		if c.Method != "GET" && !strings.Contains(c.Route, "/issues/{number}/comments") {
 			t.Errorf("ignored comments caused %s %s", c.Method, c.Route)
 		}
+	}
+
+	// A PR a person opened is not the bot's: commands there do nothing.
+	content := "# a hand edit\n"
+	if _, err := gh.Push(envRepo, "hand-edit", map[string]*string{"NOTES.md": &content}, "hand edit", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := gh.OpenPR(envRepo, "hand-edit", "main", "A hand edit", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.do(fmt.Sprintf("github comment #%d /migrate rollback by carol", n))
+	if hand, _ := gh.PR(envRepo, n); len(hand.Comments) != 1 || len(hand.Comments[0].Reactions) != 0 {
+		t.Errorf("the bot answered on a person's PR: %+v", hand.Comments)
+	}
+	if m := h.migration(); m.Open.Step != "weights-25" {
+		t.Errorf("a command on a person's PR ran: open %s", m.Open.Step)
 	}
 
 	// An approver may roll back from the PR: the open PR is superseded.

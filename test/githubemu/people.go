@@ -34,6 +34,31 @@ func (s *Server) Merge(repo string, number int, by string) error {
 	})
 }
 
+// OpenPR opens a pull request from head into base as by, who needs write
+// access, and returns its number: a person's PR, which the bot did not open.
+func (s *Server) OpenPR(repo, head, base, title, by string) (int, error) {
+	if by == "" {
+		return 0, errNoActor
+	}
+	var number int
+	err := s.act(func() error {
+		r, err := s.repoLocked(repo)
+		if err != nil {
+			return fmt.Errorf("open a PR on %s: %w", repo, err)
+		}
+		if !s.canPushLocked(r, by) {
+			return fmt.Errorf("open a PR on %s: %s has %s access; opening one from a branch needs write (SetPermission)", repo, by, s.roleLocked(r, by))
+		}
+		is, err := s.openPullLocked(r, head, base, title, "", s.accountLocked(by, kindUser).login, false)
+		if err != nil {
+			return fmt.Errorf("open a PR on %s: %w", repo, err)
+		}
+		number = is.number
+		return nil
+	})
+	return number, err
+}
+
 // ClosePR closes pull request number without merging, as by (its author
 // or someone with write access).
 func (s *Server) ClosePR(repo string, number int, by string) error {

@@ -158,71 +158,84 @@ func (s *Server) createPull(c *call) (int, any, error) {
 	if err := c.decode(&req); err != nil {
 		return 0, nil, err
 	}
-	r := c.repo
-	head := req.Head
+	body := ""
+	if req.Body != nil {
+		body = *req.Body
+	}
+	if req.Title == nil {
+		return 0, nil, errValidation(fieldError("PullRequest", "title", "missing_field", ""))
+	}
+	is, err := s.openPullLocked(c.repo, req.Head, req.Base, *req.Title, body, c.actor, req.Draft)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, s.pullJSON(c.repo, is), nil
+}
+
+// openPullLocked opens a pull request by author from head into base, as
+// GitHub validates one, and sends its event and webhook.
+func (s *Server) openPullLocked(r *repo, head, base, title, body, author string, draft bool) (*issue, error) {
 	if owner, branch, ok := strings.Cut(head, ":"); ok {
 		if !strings.EqualFold(owner, r.owner) {
 			// Pull requests from forks are outside what the bot does.
-			return 0, nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
+			return nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
 		}
 		head = branch
 	}
 	switch {
-	case req.Title == nil || *req.Title == "":
-		return 0, nil, errValidation(fieldError("PullRequest", "title", "missing_field", ""))
+	case title == "":
+		return nil, errValidation(fieldError("PullRequest", "title", "missing_field", ""))
 	case head == "":
-		return 0, nil, errValidation(fieldError("PullRequest", "head", "missing_field", ""))
-	case req.Base == "":
-		return 0, nil, errValidation(fieldError("PullRequest", "base", "missing_field", ""))
+		return nil, errValidation(fieldError("PullRequest", "head", "missing_field", ""))
+	case base == "":
+		return nil, errValidation(fieldError("PullRequest", "base", "missing_field", ""))
 	}
 	headSHA, ok := r.branchSHA(head)
 	if !ok {
-		return 0, nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
+		return nil, errValidation(fieldError("PullRequest", "head", "invalid", ""))
 	}
-	baseSHA, ok := r.branchSHA(req.Base)
+	baseSHA, ok := r.branchSHA(base)
 	if !ok {
-		return 0, nil, errValidation(fieldError("PullRequest", "base", "invalid", ""))
+		return nil, errValidation(fieldError("PullRequest", "base", "invalid", ""))
 	}
 	for _, is := range r.issues {
-		if is.pull != nil && is.state == "open" && is.pull.head == head && is.pull.base == req.Base {
-			return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
+		if is.pull != nil && is.state == "open" && is.pull.head == head && is.pull.base == base {
+			return nil, errValidation(fieldError("PullRequest", "", "custom",
 				fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head)))
 		}
 	}
 	if _, ok := r.git.mergeBase(headSHA, baseSHA); !ok {
-		return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
-			fmt.Sprintf("The %s branch has no history in common with %s", head, req.Base)))
+		return nil, errValidation(fieldError("PullRequest", "", "custom",
+			fmt.Sprintf("The %s branch has no history in common with %s", head, base)))
 	}
 	if r.git.isAncestor(headSHA, baseSHA) {
-		return 0, nil, errValidation(fieldError("PullRequest", "", "custom",
-			fmt.Sprintf("No commits between %s and %s", req.Base, head)))
+		return nil, errValidation(fieldError("PullRequest", "", "custom",
+			fmt.Sprintf("No commits between %s and %s", base, head)))
 	}
 	now := s.now()
 	r.lastNumber++
 	is := &issue{
 		id:        s.newIDLocked(),
 		number:    r.lastNumber,
-		title:     *req.Title,
-		author:    c.actor,
+		title:     title,
+		body:      body,
+		author:    author,
 		state:     "open",
 		createdAt: now,
 		updatedAt: now,
 		pull: &pull{
 			id:      s.newIDLocked(),
 			head:    head,
-			base:    req.Base,
+			base:    base,
 			headSHA: headSHA,
 			baseSHA: baseSHA,
-			draft:   req.Draft,
+			draft:   draft,
 		},
 	}
-	if req.Body != nil {
-		is.body = *req.Body
-	}
 	r.issues[is.number] = is
-	s.pullEventLocked(r, is, "opened", c.actor)
-	s.pullHookLocked(r, is, "opened", c.actor, nil)
-	return http.StatusCreated, s.pullJSON(r, is), nil
+	s.pullEventLocked(r, is, "opened", author)
+	s.pullHookLocked(r, is, "opened", author, nil)
+	return is, nil
 }
 
 // GET /repos/{owner}/{repo}/pulls
