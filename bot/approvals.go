@@ -168,7 +168,7 @@ func (e *Engine) approve(ctx context.Context, req CommandRequest, key ServiceKey
 			c.Reviews = map[string]Review{}
 		}
 		c.Reviews[id] = Review{State: "approved", Approver: true, InSlack: true}
-		e.wantTicket(ctx, m, c, TicketApproved, fmt.Sprintf("Approved by %s, a change approver, in Slack.", plainWho(req.User)))
+		e.wantTicket(ctx, m, c, TicketApproved, fmt.Sprintf("Approved by %s, a change approver, in Slack.", e.personName(ctx, req.User)))
 		if err := e.save(ctx, m); err != nil {
 			return err
 		}

@@ -209,6 +209,9 @@ type Chat interface {
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
 	// GroupMembers lists the user ids in a user group (its id, S…).
 	GroupMembers(ctx context.Context, group string) ([]string, error)
+	// UserName is how people know a user outside Slack (tickets): the
+	// display name, else the real name, else the handle.
+	UserName(ctx context.Context, user string) (string, error)
 }
 
 // Clock tells the time; the sandbox and tests use a fake one.

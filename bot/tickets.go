@@ -111,7 +111,7 @@ func (e *Engine) syncTicket(ctx context.Context, m *Migration, t Timer) error {
 func (e *Engine) bringTicket(ctx context.Context, m *Migration, c *Change, tickets Tickets) error {
 	l := c.Ticket
 	if l.Ticket == nil {
-		spec, err := e.ticketSpec(m, c)
+		spec, err := e.ticketSpec(ctx, m, c)
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (e *Engine) bringTicket(ctx context.Context, m *Migration, c *Change, ticke
 }
 
 // ticketSpec renders a change's ticket.
-func (e *Engine) ticketSpec(m *Migration, c *Change) (TicketSpec, error) {
+func (e *Engine) ticketSpec(ctx context.Context, m *Migration, c *Change) (TicketSpec, error) {
 	_, env, _ := e.cfg.Lookup(m.Key.Service)
 	changeType := "normal"
 	if c.Kind != KindStep {
@@ -171,7 +171,7 @@ func (e *Engine) ticketSpec(m *Migration, c *Change) (TicketSpec, error) {
 	data := map[string]any{
 		"Service": m.Key.Service, "Env": m.Key.Env, "MigrationID": m.ID, "Change": c, "ChangeType": changeType,
 		"Approvers": strings.Join(env.People.GitHubApprovers, ", "), "Teams": strings.Join(env.People.GitHubTeams, ", "),
-		"Window": e.windowText(env, start), "Requester": plainWho(c.RequestedBy),
+		"Window": e.windowText(env, start), "Requester": e.personName(ctx, c.RequestedBy),
 	}
 	body, err := e.tmpl.Render("ticket.tmpl", data)
 	if err != nil {
@@ -186,6 +186,23 @@ func (e *Engine) ticketSpec(m *Migration, c *Change) (TicketSpec, error) {
 		Service: m.Key.Service, Environment: m.Key.Env, ChangeType: changeType,
 		PlannedStart: start, PlannedEnd: start.Add(24 * time.Hour),
 	}, nil
+}
+
+// personName names a requester or approver for people outside Slack:
+// "alice (Slack U0ALICE)", or "GitHub user bob". A name Slack will not give
+// falls back to the id alone.
+func (e *Engine) personName(ctx context.Context, user string) string {
+	if strings.HasPrefix(user, "github:") {
+		return plainWho(user)
+	}
+	name, err := e.chat.UserName(ctx, user)
+	if err != nil || name == "" || name == user {
+		if err != nil {
+			e.log.WarnContext(ctx, "could not read a Slack user's name", "slack_user", user, "err", err)
+		}
+		return plainWho(user)
+	}
+	return fmt.Sprintf("%s (Slack %s)", name, user)
 }
 
 // ticketStatus is what the step message says about the ticket.

@@ -69,16 +69,18 @@ func New(cfg Config) (*Client, error) {
 		base = http.DefaultTransport
 	}
 	// Bounded retries with backoff for connection errors, 429 and 5xx,
-	// honouring Retry-After. Every write the bot makes is safe to repeat:
-	// trees, blobs and commits are content-addressed, and ref and PR
-	// creation are checked for "already exists".
+	// honouring Retry-After; comments and issues are sent once (retry.go).
+	// After the last try, GitHub's own answer is passed on, so errors name
+	// its status.
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{Transport: base}
 	rc.RetryMax = 3
 	rc.RetryWaitMin = 200 * time.Millisecond
 	rc.RetryWaitMax = 3 * time.Second
 	rc.Logger = nil
-	retrying := &retryablehttp.RoundTripper{Client: rc}
+	rc.CheckRetry = retryPolicy
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	retrying := onceTagger{next: &retryablehttp.RoundTripper{Client: rc}}
 
 	apps, err := ghinstallation.NewAppsTransport(retrying, cfg.AppID, cfg.PrivateKey)
 	if err != nil {

@@ -4,16 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v88/github"
 
 	"github.com/migratebot/migratebot/bot"
@@ -97,51 +92,19 @@ const (
 	fileRetryWait = 200 * time.Millisecond
 )
 
-// fileIssue files an issue with one POST. The client's transport retries a
-// 5xx, and an issue POST whose answer was lost would file a second issue:
-// this one goes out once, on the base transport, with the installation's
-// token.
+// fileIssue files an issue. The transport sends it once (retry.go): a
+// second try after a lost answer would file a second issue, so Create looks
+// again first.
 func (t *IssueTickets) fileIssue(ctx context.Context, client *gh.Client, owner, name string, ir *gh.IssueRequest) (*gh.Issue, error) {
-	it, ok := client.Client().Transport.(*ghinstallation.Transport)
-	if !ok {
-		return nil, fmt.Errorf("the client for %s is not an installation's", t.repo)
-	}
-	token, err := it.Token(ctx)
+	is, _, err := client.Issues.Create(ctx, owner, name, ir)
 	if err != nil {
 		return nil, err
-	}
-	req, err := client.NewRequest(ctx, http.MethodPost, fmt.Sprintf("repos/%s/%s/issues", url.PathEscape(owner), url.PathEscape(name)), ir)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "token "+token)
-	base := t.c.cfg.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := (&http.Client{Transport: base, Timeout: t.c.cfg.Timeout}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if err := gh.CheckResponse(resp); err != nil {
-		return nil, err
-	}
-	var is gh.Issue
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&is); err != nil {
-		return nil, &answerError{fmt.Sprintf("GitHub's answer does not read as an issue: %v", err)}
 	}
 	if is.GetNumber() == 0 {
-		return nil, &answerError{"GitHub's answer names no issue number"}
+		return nil, errors.New("GitHub's answer names no issue number")
 	}
-	return &is, nil
+	return is, nil
 }
-
-// answerError is a 2xx answer that could not be read: the issue may have
-// been filed.
-type answerError struct{ msg string }
-
-func (e *answerError) Error() string { return e.msg }
 
 // mayHaveFiled says whether a failed issue POST may have filed the issue all
 // the same: anything but a refusal (4xx) or the time running out.

@@ -61,6 +61,20 @@ func (c *Chat) Ephemeral(ctx context.Context, channel, user string, m bot.Messag
 	return nil
 }
 
+// UserName implements bot.Chat (users.info; the token needs users:read).
+func (c *Chat) UserName(ctx context.Context, user string) (string, error) {
+	u, err := c.api.GetUserInfoContext(ctx, user)
+	if err != nil {
+		return "", fmt.Errorf("read user %s: %w", user, err)
+	}
+	for _, name := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+		if name != "" {
+			return name, nil
+		}
+	}
+	return user, nil
+}
+
 // GroupMembers implements bot.Chat (usergroups.users.list; the token needs
 // usergroups:read).
 func (c *Chat) GroupMembers(ctx context.Context, group string) ([]string, error) {

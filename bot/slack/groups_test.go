@@ -34,3 +34,19 @@ func TestGroupMembers(t *testing.T) {
 		t.Errorf("unknown group: %v, want no_such_subteam", err)
 	}
 }
+
+func TestUserName(t *testing.T) {
+	const token = "xoxb-test"
+	emu := slackemu.New(slackemu.Options{BotToken: token})
+	t.Cleanup(emu.Close)
+	emu.AddUser("U0CAROL", "carol")
+	chat := New(token, emu.APIURL(), 5*time.Second)
+	ctx := context.Background()
+	if got, err := chat.UserName(ctx, "U0CAROL"); err != nil || got != "carol" {
+		t.Errorf("UserName(U0CAROL) = %q, %v; want carol", got, err)
+	}
+	var se goslack.SlackErrorResponse
+	if _, err := chat.UserName(ctx, "U0NOBODY"); !errors.As(err, &se) || se.Err != "user_not_found" {
+		t.Errorf("unknown user: %v, want user_not_found", err)
+	}
+}

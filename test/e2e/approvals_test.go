@@ -316,7 +316,7 @@ func TestApprovalsScript(t *testing.T) {
 	}
 	first, second := tickets[0], tickets[1]
 	notes := strings.Join(first.Notes, "\n")
-	for _, want := range []string{"Approved by Slack user U0CAROL, a change approver, in Slack.", "Approved by carol, a change approver, on GitHub", "Merged by bob"} {
+	for _, want := range []string{"Approved by carol (Slack U0CAROL), a change approver, in Slack.", "Approved by carol, a change approver, on GitHub", "Merged by bob"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("first ticket's notes lack %q:\n%s", want, notes)
 		}

@@ -62,7 +62,7 @@ func TestTicketLifecycleInEachSystem(t *testing.T) {
 			for _, want := range []string{
 				"Service: search", "Environment: kprod", "Change type: normal",
 				"Weights: old 100 / new 0 → old 90 / new 10", "Pull request: " + pr.HTMLURL,
-				"Requested by: Slack user " + h.sb.UserID("alice"), "Approvers: carol; teams change-approvers",
+				"Requested by: alice (Slack " + h.sb.UserID("alice") + ")", "Approvers: carol; teams change-approvers",
 				"Planned window:", "Rollback plan: `/migrate rollback search`",
 			} {
 				if !strings.Contains(tk.Body, want) {

@@ -139,7 +139,12 @@ func newFixture(t *testing.T, mutate ...func(*Options)) *fixture {
 		m(&opts)
 	}
 	f.emu = New(opts)
-	t.Cleanup(f.emu.Close)
+	t.Cleanup(func() {
+		// Let webhooks still on their way arrive whole: closing cuts a
+		// delivery mid-body, which the receiver would report.
+		f.emu.WaitIdle()
+		f.emu.Close()
+	})
 	f.emu.AddInstallation(testInstID, testOrg)
 	if err := f.emu.AddRepo(testRepo, "main", map[string]string{
 		"README.md":              "# envs\n",
