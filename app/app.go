@@ -88,6 +88,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	store := redisstore.New(o.Redis, o.KeyPrefix)
 	queue := redisstore.NewQueue(o.Redis, o.KeyPrefix, o.Replica, o.Log)
 	var certs bot.Certificates
+	var awsClient *aws.Client
 	if o.Config.AWS.Region != "" {
 		client, err := aws.New(ctx, aws.Config{
 			Region: o.Config.AWS.Region, BaseEndpoint: o.Config.AWS.Endpoint, Timeout: time.Duration(o.Config.AWS.Timeout),
@@ -97,6 +98,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("aws: %w", err)
 		}
 		certs = acmCertificates{client}
+		awsClient = client
+	}
+	health, err := healthSources(o.Config, o.Secrets, awsClient)
+	if err != nil {
+		return nil, err
 	}
 	if o.Prober == nil {
 		o.Prober = httpprobe.New(5 * time.Second)
@@ -108,6 +114,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	engine := bot.NewEngine(bot.Deps{
 		Config: o.Config, Store: store, Repos: gh, Chat: chat, Certificates: certs, Prober: o.Prober,
 		Scheduler: queue, Tickets: tickets, Clock: o.Clock, Templates: tmpl, Log: o.Log,
+		DNS: health.dns, Traffic: health.traffic, Alarms: health.alarms, HealthChecks: health.checks,
 	})
 	mux := handlers.Mux(handlers.Routes{
 		SlackCommands:     &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log},

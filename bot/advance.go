@@ -26,7 +26,7 @@ func (e *Engine) advance(ctx context.Context, req CommandRequest, key ServiceKey
 		now := e.clock.Now()
 		switch step.Kind {
 		case config.StepWeights:
-			if err := e.weightGates(m, env, now); err != nil {
+			if err := e.weightGates(m, env, now, cmd.Force); err != nil {
 				return err
 			}
 			if size := abs(target - m.Weights.New); size > env.StepLimit {
@@ -131,7 +131,7 @@ func soakFor(env *config.Environment, ttl int) time.Duration {
 // weightGates checks what must hold before a weight step, naming the gate
 // and when it opens: soak, health, freezes and change windows. (The open PR
 // and pause gates are checked by movable, the step size by advance.)
-func (e *Engine) weightGates(m *Migration, env *config.Environment, now time.Time) error {
+func (e *Engine) weightGates(m *Migration, env *config.Environment, now time.Time, force bool) error {
 	svc := m.Key.Service
 	if !m.LastMergeAt.IsZero() {
 		soak := soakFor(env, m.TTL)
@@ -140,8 +140,8 @@ func (e *Engine) weightGates(m *Migration, env *config.Environment, now time.Tim
 				svc, m.LastMergeAt.UTC().Format("15:04 MST"), humanDuration(soak), due.UTC().Format("15:04 MST"), humanDuration(due.Sub(now)))
 		}
 	}
-	if m.Health == "failing" {
-		return refuse("Gate *health*: the last health summary of %s was failing. The gate opens when a summary is healthy again; to send traffic back now, `/migrate rollback %s`.", svc, svc)
+	if err := e.healthGate(m, force); err != nil {
+		return err
 	}
 	for _, f := range env.Freezes {
 		if !now.Before(f.From) && now.Before(f.To) {

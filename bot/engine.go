@@ -25,6 +25,12 @@ type Engine struct {
 	sched Scheduler
 	// tickets are the change-ticket systems, by environment.
 	tickets map[string]Tickets
+	// What health summaries read: DNS, figures (by environment), alarms
+	// and health checks.
+	dns     DNSRecords
+	traffic map[string]Traffic
+	alarms  Alarms
+	checks  HealthChecks
 	clock   Clock
 	tmpl    *templates.Set
 	log     *slog.Logger
@@ -47,10 +53,16 @@ type Deps struct {
 	Scheduler    Scheduler
 	// Tickets are the change-ticket systems, by environment name; an
 	// environment without one files no tickets.
-	Tickets   map[string]Tickets
-	Clock     Clock
-	Templates *templates.Set
-	Log       *slog.Logger
+	Tickets map[string]Tickets
+	// DNS, Traffic (by environment), Alarms and HealthChecks feed health
+	// summaries; any may be nil, and what is missing reads as unknown.
+	DNS          DNSRecords
+	Traffic      map[string]Traffic
+	Alarms       Alarms
+	HealthChecks HealthChecks
+	Clock        Clock
+	Templates    *templates.Set
+	Log          *slog.Logger
 }
 
 // NewEngine returns an engine.
@@ -61,7 +73,7 @@ func NewEngine(d Deps) *Engine {
 	}
 	return &Engine{
 		cfg: d.Config, store: d.Store, repos: d.Repos, chat: d.Chat, certs: d.Certificates, probe: d.Prober,
-		sched: d.Scheduler, tickets: d.Tickets, clock: d.Clock, tmpl: d.Templates, log: log,
+		sched: d.Scheduler, tickets: d.Tickets, dns: d.DNS, traffic: d.Traffic, alarms: d.Alarms, checks: d.HealthChecks, clock: d.Clock, tmpl: d.Templates, log: log,
 		lockTTL: 2 * time.Minute, lockWait: 30 * time.Second,
 	}
 }
@@ -206,7 +218,7 @@ func (e *Engine) run(ctx context.Context, req CommandRequest, cmd Command, confi
 	case VerbConfirm, VerbCancel:
 		return e.confirm(ctx, req, key, cmd.Verb == VerbConfirm)
 	case VerbHealth:
-		return errNoHealth
+		return e.healthNow(ctx, req, key)
 	}
 	return &UsageError{Problem: fmt.Sprintf("%q is not a migratebot command.", cmd.Verb), Usage: Usage("")}
 }

@@ -64,9 +64,15 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 		if !c.approvedByAnyone() {
 			note += " No change approver had approved it."
 		}
-		// Health summaries, when they exist, will hold the close until the
-		// service is seen healthy; until then a merge implements and closes.
-		e.wantTicket(ctx, m, c, TicketClosed, note)
+		// With health summaries, the ticket closes once the service is
+		// seen healthy after the merge.
+		_, env, _ := e.cfg.Lookup(key.Service)
+		if healthOn(env) && measured(m, c) {
+			e.wantTicket(ctx, m, c, TicketImplemented, note)
+			e.scheduleHealth(ctx, m, &m.History[len(m.History)-1])
+		} else {
+			e.wantTicket(ctx, m, c, TicketClosed, note)
+		}
 	} else {
 		e.wantTicket(ctx, m, c, TicketCancelled, fmt.Sprintf("The PR (%s) was closed without merging by %s: nothing changed.", c.URL, ev.By))
 	}
@@ -154,6 +160,10 @@ func (e *Engine) Timer(ctx context.Context, t Timer) error {
 		return e.syncTicket(ctx, m, t)
 	case TimerAutoMerge:
 		return e.mergeCheckDue(ctx, m, t)
+	case TimerHealthApply:
+		return e.applyCheckDue(ctx, m, t)
+	case TimerHealthMeasure:
+		return e.measureDue(ctx, m, t)
 	case TimerDecommissionDue:
 		cur, ok := m.Current()
 		if m.Reminded || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Open != nil {

@@ -151,6 +151,11 @@ type Change struct {
 	AutoMerge string `json:"auto_merge,omitempty"`
 	// MergeCheckAt is when the next auto-merge check is due, if one is.
 	MergeCheckAt time.Time `json:"merge_check_at,omitzero"`
+	// AppliedAt is when the merged change was seen live, and ApplyNote
+	// how; Health is its health summary.
+	AppliedAt time.Time      `json:"applied_at,omitzero"`
+	ApplyNote string         `json:"apply_note,omitempty"`
+	Health    *HealthSummary `json:"health,omitempty"`
 	// Ticket is the change's ticket, when the environment keeps tickets.
 	Ticket *TicketLink `json:"ticket,omitempty"`
 }
@@ -245,11 +250,13 @@ type Migration struct {
 	History []Change `json:"history,omitempty"`
 	// LastMergeAt is when the last change merged; soaks count from it.
 	LastMergeAt time.Time `json:"last_merge_at,omitzero"`
-	// Health is the last health verdict: "" (none yet), healthy, degraded
-	// or failing.
-	Health  string        `json:"health,omitempty"`
-	Paused  *Pause        `json:"paused,omitempty"`
-	Pending *Confirmation `json:"pending,omitempty"`
+	// Health is the last health verdict ("" when there is none, nor any
+	// due): pending, healthy, degraded, unknown or failing. LastHealth is
+	// the last summary.
+	Health     string         `json:"health,omitempty"`
+	LastHealth *HealthSummary `json:"last_health,omitempty"`
+	Paused     *Pause         `json:"paused,omitempty"`
+	Pending    *Confirmation  `json:"pending,omitempty"`
 	// Reverts are the revert changes abort still has to open, in order.
 	Reverts []Change `json:"reverts,omitempty"`
 	// Preflight is what preflight reported, shown atop the thread.

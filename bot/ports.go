@@ -46,10 +46,11 @@ type Store interface {
 	// IndexPR and FindPR map a pull request to its migration.
 	IndexPR(ctx context.Context, repo string, number int, key ServiceKey) error
 	FindPR(ctx context.Context, repo string, number int) (ServiceKey, error)
-	// SetPRComment and PRComment remember the bot's one answering comment
-	// on a PR, edited in place by later answers.
-	SetPRComment(ctx context.Context, repo string, number int, id int64) error
-	PRComment(ctx context.Context, repo string, number int) (int64, error)
+	// SetPRComment and PRComment remember the bot's comments on a PR, one
+	// of each kind ("reply" to commands, "health" summaries), each edited
+	// in place by later ones.
+	SetPRComment(ctx context.Context, repo string, number int, kind string, id int64) error
+	PRComment(ctx context.Context, repo string, number int, kind string) (int64, error)
 	// IndexThread and FindThread map a Slack thread to its migration.
 	IndexThread(ctx context.Context, t Thread, key ServiceKey) error
 	FindThread(ctx context.Context, t Thread) (ServiceKey, error)
@@ -177,6 +178,10 @@ const (
 	TimerTicket TimerKind = "ticket"
 	// TimerAutoMerge looks again at an approved PR's checks.
 	TimerAutoMerge TimerKind = "auto-merge"
+	// TimerHealthApply checks that a merged change is live in DNS, and
+	// TimerHealthMeasure makes its health summary.
+	TimerHealthApply   TimerKind = "health-apply"
+	TimerHealthMeasure TimerKind = "health-measure"
 )
 
 // Scheduler keeps timers.
@@ -274,4 +279,57 @@ type Tickets interface {
 	Move(ctx context.Context, t Ticket, to TicketState, comment string) error
 	// Comment adds a comment.
 	Comment(ctx context.Context, t Ticket, text string) error
+}
+
+// What the bot asks the world after a merge, for its health summary.
+
+// DNSRecords reads weighted records as DNS serves them (Route53).
+type DNSRecords interface {
+	// Weights returns the weight of each weighted record named name in the
+	// hosted zone, by set identifier; none gives an empty map.
+	Weights(ctx context.Context, zoneID, name string) (map[string]int64, error)
+}
+
+// SideRef says where one side of a service is measured.
+type SideRef struct {
+	// Side is "old" or "new".
+	Side string
+	// LoadBalancer is the side's CloudWatch dimension: "app/name/id" for
+	// an application load balancer (AWS/ApplicationELB), or a classic
+	// load balancer's name when Classic (AWS/ELB).
+	LoadBalancer string
+	Classic      bool
+	// Selector is the side's Prometheus label selector, e.g.
+	// `service="web-api",platform="k8s"`.
+	Selector string
+}
+
+// Figures are what one side served over a window. A nil field had no data,
+// which is never read as healthy.
+type Figures struct {
+	Requests *float64 `json:"requests"`
+	// Errors counts 5xx answers (the load balancer's and the targets').
+	Errors *float64 `json:"errors"`
+	// P95Ms is the 95th percentile of response time, in milliseconds.
+	P95Ms *float64 `json:"p95_ms"`
+}
+
+// Traffic measures both sides of a service over [from, to): CloudWatch in
+// one GetMetricData call, or Prometheus.
+type Traffic interface {
+	Measure(ctx context.Context, old, new SideRef, from, to time.Time) (oldFigures, newFigures Figures, err error)
+}
+
+// Alarms reads alarms (CloudWatch).
+type Alarms interface {
+	// Firing returns the alarms in ALARM among names, and among those whose
+	// name starts with prefix when prefix is not empty.
+	Firing(ctx context.Context, names []string, prefix string) ([]string, error)
+}
+
+// HealthChecks reads DNS health checks (Route53).
+type HealthChecks interface {
+	// Healthy reports whether most of a health check's checkers see the
+	// endpoint healthy.
+	Healthy(ctx context.Context, id string) (bool, error)
 }

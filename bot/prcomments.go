@@ -13,9 +13,6 @@ import (
 // prVerbs are the commands a PR comment may run.
 var prVerbs = []Verb{VerbNext, VerbStatus, VerbRollback, VerbHealth}
 
-// errNoHealth answers /migrate health until health summaries exist.
-var errNoHealth = refuse("migratebot does not measure health yet: check the service's dashboards before the next step.")
-
 // PRComment runs a `/migrate` command written in a comment on one of the
 // bot's PRs. Comments by apps, comments on other PRs and comments that are
 // not commands are ignored. The commenter needs write access to the repo
@@ -107,7 +104,7 @@ func (e *Engine) runFromPR(ctx context.Context, req CommandRequest, key ServiceK
 	case VerbStatus:
 		return e.status(ctx, req, key)
 	case VerbHealth:
-		return errNoHealth
+		return e.healthNow(ctx, req, key)
 	}
 	names := make([]string, len(prVerbs))
 	for i, v := range prVerbs {
@@ -120,17 +117,28 @@ var slackLink = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
 
 // prReply answers in the bot's one comment on the PR, edited in place.
 func (e *Engine) prReply(ctx context.Context, req CommandRequest, text string) error {
-	body := slackLink.ReplaceAllString(text, "[$2]($1)")
-	id, err := e.store.PRComment(ctx, req.Repo, req.Number)
+	return e.botComment(ctx, req.Repo, req.Number, commentReply, "**migratebot**: "+slackLink.ReplaceAllString(text, "[$2]($1)"))
+}
+
+// The bot's comments on a PR: one of each kind.
+const (
+	commentReply  = "reply"
+	commentHealth = "health"
+)
+
+// botComment writes the bot's one comment of a kind on a PR: posted the
+// first time, edited in place after.
+func (e *Engine) botComment(ctx context.Context, repo string, number int, kind, body string) error {
+	id, err := e.store.PRComment(ctx, repo, number, kind)
 	if err != nil {
 		return err
 	}
-	newID, err := e.repos.Comment(ctx, req.Repo, req.Number, id, "**migratebot**: "+body)
+	newID, err := e.repos.Comment(ctx, repo, number, id, body)
 	if err != nil {
 		return err
 	}
 	if newID != id {
-		return e.store.SetPRComment(ctx, req.Repo, req.Number, newID)
+		return e.store.SetPRComment(ctx, repo, number, kind, newID)
 	}
 	return nil
 }

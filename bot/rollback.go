@@ -24,29 +24,36 @@ func (e *Engine) rollback(ctx context.Context, req CommandRequest, key ServiceKe
 		if target >= m.Weights.New {
 			return refuse("%s is at new %d: a rollback to %d would not send traffic back. Use `/migrate bump %d %s` to go forward.", svc, m.Weights.New, target, target, svc)
 		}
-		if m.Open != nil && m.Open.State == ChangeOpen {
-			if err := e.closeOpen(ctx, m, fmt.Sprintf("Superseded by an urgent rollback to new %d, requested by %s in Slack.", target, req.User)); err != nil {
-				return err
-			}
-		} else if m.Open != nil && m.Open.Kind != KindRollback {
-			m.Open = nil // an interrupted step is superseded too
-		}
-		p, err := e.planner(key, nil)
-		if err != nil {
-			return err
-		}
-		plan, err := p.setWeights(ctx, target)
-		if err != nil {
-			return err
-		}
-		plan.Title = fmt.Sprintf("rollback to %s", plan.To)
-		plan.Why = fmt.Sprintf("Requested by <@%s> as an urgent rollback: it skips the soak, step-size and change-window gates.", req.User)
-		m.Pending = nil
-		if err := e.openChange(ctx, m, req.User, KindRollback, fmt.Sprintf("rollback-%d", target), plan); err != nil {
+		why := fmt.Sprintf("Requested by %s as an urgent rollback: it skips the soak, step-size and change-window gates.", who(req.User))
+		if err := e.openRollback(ctx, m, target, req.User, why); err != nil {
 			return err
 		}
 		return e.remember(ctx, req, key)
 	})
+}
+
+// openRollback supersedes the open PR, if any, and opens the rollback to
+// new target, requested by user (or "migratebot" when automatic).
+func (e *Engine) openRollback(ctx context.Context, m *Migration, target int64, user, why string) error {
+	if m.Open != nil && m.Open.State == ChangeOpen {
+		if err := e.closeOpen(ctx, m, fmt.Sprintf("Superseded by an urgent rollback to new %d, requested by %s.", target, plainWho(user))); err != nil {
+			return err
+		}
+	} else if m.Open != nil && m.Open.Kind != KindRollback {
+		m.Open = nil // an interrupted step is superseded too
+	}
+	p, err := e.planner(m.Key, nil)
+	if err != nil {
+		return err
+	}
+	plan, err := p.setWeights(ctx, target)
+	if err != nil {
+		return err
+	}
+	plan.Title = fmt.Sprintf("rollback to %s", plan.To)
+	plan.Why = why
+	m.Pending = nil
+	return e.openChange(ctx, m, user, KindRollback, fmt.Sprintf("rollback-%d", target), plan)
 }
 
 // closeOpen closes the open PR, deletes its branch and records it.

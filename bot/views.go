@@ -32,8 +32,26 @@ func (e *Engine) view(m *Migration) map[string]any {
 	return map[string]any{
 		"Service": m.Key.Service, "Env": m.Key.Env, "ID": m.ID, "Status": string(m.Status),
 		"StartedBy": m.StartedBy, "Weights": m.Weights, "Steps": steps, "Open": m.Open,
-		"Next": e.nextHint(m), "Paused": m.Paused, "Health": m.Health, "Preflight": m.Preflight,
+		"Next": e.nextHint(m), "Paused": m.Paused, "Health": healthLine(m), "Preflight": m.Preflight,
 	}
+}
+
+// healthLine is the last verdict in a few words, for status and the plan.
+func healthLine(m *Migration) string {
+	s := m.LastHealth
+	switch {
+	case m.Health == "":
+		return ""
+	case Verdict(m.Health) == VerdictPending:
+		return "pending: the summary of the last change is not in yet"
+	case s == nil:
+		return m.Health
+	}
+	line := fmt.Sprintf("%s (%s)", s.Verdict, s.At.Format("Mon 15:04 MST"))
+	if len(s.Reasons) > 0 {
+		line += ": " + strings.Join(s.Reasons, "; ")
+	}
+	return line
 }
 
 func stepLabel(s Step) string {
@@ -76,11 +94,24 @@ func (e *Engine) nextHint(m *Migration) string {
 	case config.StepManual:
 		return fmt.Sprintf("a person confirms _%s_ with `/migrate done %s %s`.", cur.Text, cur.Item, svc)
 	case config.StepWeights:
+		switch Verdict(m.Health) {
+		case VerdictFailing:
+			return fmt.Sprintf("the health is failing: `/migrate rollback %s` sends traffic back; `/migrate health %s` measures again.", svc, svc)
+		case VerdictUnknown, VerdictDegraded:
+			return fmt.Sprintf("the health is %s: `/migrate health %s` measures again before `/migrate next %s` → new %d.", m.Health, svc, svc, cur.Target)
+		}
 		hint := fmt.Sprintf("`/migrate next %s` → new %d", svc, cur.Target)
+		var after []string
 		if env != nil && !m.LastMergeAt.IsZero() {
 			if due := m.LastMergeAt.Add(soakFor(env, m.TTL)); now.Before(due) {
-				hint += fmt.Sprintf(", after the soak (from %s)", due.UTC().Format("15:04 MST"))
+				after = append(after, fmt.Sprintf("the soak (from %s)", due.UTC().Format("15:04 MST")))
 			}
+		}
+		if Verdict(m.Health) == VerdictPending {
+			after = append(after, "a healthy summary")
+		}
+		if len(after) > 0 {
+			hint += ", after " + strings.Join(after, " and ")
 		}
 		return hint + "."
 	case config.StepDecommission:
@@ -128,18 +159,23 @@ func (e *Engine) tell(ctx context.Context, m *Migration, text string) {
 // postChange posts or updates a change's one message in the thread.
 func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error {
 	next := ""
-	if c.State == ChangeMerged {
-		next = e.nextHint(m)
+	if c.State == ChangeMerged && c.Health == nil {
+		next = e.nextHint(m) // with a summary, the summary says what is next
+	}
+	health, err := e.healthSection(m, c)
+	if err != nil {
+		return err
 	}
 	text, err := e.tmpl.Render("slack_step.tmpl", map[string]any{
 		"Service": m.Key.Service, "Change": c, "Next": next, "Who": who(c.RequestedBy),
-		"Ticket": ticketStatus(c), "Reviews": reviewText(c), "AutoMerge": c.AutoMerge,
+		"Ticket": ticketStatus(c), "Reviews": reviewText(c), "AutoMerge": c.AutoMerge, "Health": health,
 	})
 	if err != nil {
 		return err
 	}
 	msg := Message{Text: text}
-	if cur, ok := m.Current(); c.State == ChangeMerged && ok && m.Status == StatusActive && cur.Kind != config.StepManual {
+	gateOpen := m.Health == "" || Verdict(m.Health) == VerdictHealthy || m.LastHealth == nil && m.Health != string(VerdictPending)
+	if cur, ok := m.Current(); c.State == ChangeMerged && ok && m.Status == StatusActive && cur.Kind != config.StepManual && gateOpen && isLastMerged(m, c) {
 		label := "Run the next step: " + cur.ID
 		if cur.Kind == config.StepWeights {
 			label = fmt.Sprintf("Open the PR to new %d", cur.Target)
@@ -159,6 +195,26 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 	}
 	c.MessageTS = ts
 	return nil
+}
+
+// isLastMerged reports whether c is the migration's newest merged change.
+func isLastMerged(m *Migration, c *Change) bool {
+	last := m.lastMerged()
+	return last != nil && last.Repo == c.Repo && last.Number == c.Number
+}
+
+// healthSection is what a merged change's message says of its health:
+// the summary, or when it is due.
+func (e *Engine) healthSection(m *Migration, c *Change) (string, error) {
+	switch {
+	case c.Health != nil:
+		return e.tmpl.Render("slack_health.tmpl", e.healthView(m, c.Health))
+	case c.State != ChangeMerged || !measured(m, c) || Verdict(m.Health) != VerdictPending:
+		return "", nil
+	case c.AppliedAt.IsZero():
+		return "🩺 Health: waiting for the change to be live (" + c.Step + ").", nil
+	}
+	return "🩺 Health: " + c.ApplyNote + "; the summary follows after 2×TTL and the measuring window.", nil
 }
 
 // changeSpec renders a change's commit, title and body.
@@ -357,6 +413,9 @@ func rollbackText(m *Migration, c *Change) string {
 
 // plainWho writes a requester outside Slack (tickets, commits).
 func plainWho(user string) string {
+	if user == "migratebot" {
+		return "migratebot"
+	}
 	if login, ok := strings.CutPrefix(user, "github:"); ok {
 		return "GitHub user " + login
 	}
@@ -365,6 +424,9 @@ func plainWho(user string) string {
 
 // who writes a requester for people: a Slack mention, or a GitHub login.
 func who(user string) string {
+	if user == "migratebot" {
+		return "migratebot (automatic)"
+	}
 	if login, ok := strings.CutPrefix(user, "github:"); ok {
 		return "@" + login + " (GitHub)"
 	}

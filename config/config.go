@@ -86,6 +86,8 @@ type Environment struct {
 	// AutoMerge lets the bot merge its PR once an approver approved it and
 	// its checks are green. Off by default.
 	AutoMerge bool `yaml:"auto_merge"`
+	// Health turns on health summaries after every merge.
+	Health *Health `yaml:"health"`
 	// ChangeWindows are when weight steps may start; none means any time.
 	ChangeWindows []ChangeWindow `yaml:"change_windows"`
 	// Timezone of the change windows (IANA name); default UTC.
@@ -197,6 +199,8 @@ type Service struct {
 	Proxy *ProxyFile `yaml:"proxy"`
 	// CNAME is the public record to turn into a CNAME (cname mode).
 	CNAME *CNAMEFile `yaml:"cname"`
+	// Alarms fail the service's health while in ALARM.
+	Alarms Alarms `yaml:"alarms"`
 }
 
 // DNS names the service's public name and its new weighted entry.
@@ -219,6 +223,61 @@ type Side struct {
 	// CertificateARN is the ACM certificate on the side's load balancer;
 	// preflight checks it covers the new DNS entry (old side).
 	CertificateARN string `yaml:"certificate_arn"`
+	// LoadBalancer is where health summaries read the side's requests,
+	// 5xx and p95 in CloudWatch: "app/name/id" for an application load
+	// balancer, or a classic load balancer's name with Classic.
+	LoadBalancer string `yaml:"load_balancer"`
+	Classic      bool   `yaml:"classic"`
+	// HealthCheck is the side's Route53 health check id, if it has one.
+	HealthCheck string `yaml:"route53_health_check"`
+	// PrometheusSelector selects the side's series where the environment
+	// measures with Prometheus: service="web-api",platform="k8s".
+	PrometheusSelector string `yaml:"prometheus_selector"`
+}
+
+// Alarms are a service's CloudWatch alarms: any in ALARM fails its health.
+type Alarms struct {
+	Names  []string `yaml:"names"`
+	Prefix string   `yaml:"prefix"`
+}
+
+// Health is how an environment judges a service after each merge. Without
+// it, no health summary is made and no step waits for one.
+type Health struct {
+	// Window is how long the figures are measured over; default 10m.
+	Window Duration `yaml:"window"`
+	// ApplyTimeout is how long a merged change may take to show in DNS
+	// before the summary says "not applied yet"; default 10m.
+	ApplyTimeout Duration `yaml:"apply_timeout"`
+	// Route53ZoneID is the hosted zone of the services' weighted entries:
+	// a change is applied once Route53 serves the merged weights.
+	Route53ZoneID string `yaml:"route53_zone_id"`
+	// ApplyCheckURL, for records not in Route53, is a text/template URL
+	// ({{.Service}}, {{.Entry}}, {{.Old}}, {{.New}}) that answers 2xx once
+	// the change is live.
+	ApplyCheckURL string `yaml:"apply_check_url"`
+	// Source of the figures: "cloudwatch" (the default) or "prometheus".
+	Source     string      `yaml:"source"`
+	Prometheus *Prometheus `yaml:"prometheus"`
+	// MaxErrorRate is the largest share of 5xx a healthy side serves
+	// (default 0.05); above it the service is failing.
+	MaxErrorRate float64 `yaml:"max_error_rate"`
+	// MaxP95 is the slowest healthy p95 (default 1s); above it, degraded.
+	MaxP95 Duration `yaml:"max_p95"`
+	// SplitTolerance is how many points the new side's observed share of
+	// requests may be off its weight before it is flagged (default 10).
+	SplitTolerance float64 `yaml:"split_tolerance"`
+}
+
+// Prometheus measures the sides where CloudWatch does not: PromQL
+// templates with {{.Selector}} (the side's prometheus_selector) and
+// {{.Window}}. A bearer token, if needed, comes from
+// MIGRATEBOT_PROMETHEUS_TOKEN.
+type Prometheus struct {
+	URL        string `yaml:"url"`
+	Requests   string `yaml:"requests"`
+	Errors     string `yaml:"errors"`
+	P95Seconds string `yaml:"p95_seconds"`
 }
 
 // ProxyFile is the proxy configuration pointing traffic at the service.
@@ -353,6 +412,26 @@ func (c *Config) applyDefaults() {
 		}
 		if e.Timezone == "" {
 			e.Timezone = "UTC"
+		}
+		if h := e.Health; h != nil {
+			if h.Window == 0 {
+				h.Window = Duration(10 * time.Minute)
+			}
+			if h.ApplyTimeout == 0 {
+				h.ApplyTimeout = Duration(10 * time.Minute)
+			}
+			if h.Source == "" {
+				h.Source = "cloudwatch"
+			}
+			if h.MaxErrorRate == 0 {
+				h.MaxErrorRate = 0.05
+			}
+			if h.MaxP95 == 0 {
+				h.MaxP95 = Duration(time.Second)
+			}
+			if h.SplitTolerance == 0 {
+				h.SplitTolerance = 10
+			}
 		}
 	}
 	for _, s := range c.Services {
@@ -494,6 +573,9 @@ func (c *Config) Validate() error {
 				bad(f+".people.github_teams", "%q is not a team slug or org/slug", team)
 			}
 		}
+		if h := e.Health; h != nil {
+			validateHealth(f+".health", h, bad)
+		}
 	}
 	if len(c.Services) == 0 {
 		bad("services", "at least one service is required")
@@ -609,4 +691,33 @@ func (e *Environment) Location() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// validateHealth checks an environment's health settings.
+func validateHealth(f string, h *Health, bad func(field, format string, args ...any)) {
+	if h.Window < Duration(time.Minute) {
+		bad(f+".window", "%s is shorter than a minute: CloudWatch has no finer figures", time.Duration(h.Window))
+	}
+	if h.ApplyTimeout < 0 {
+		bad(f+".apply_timeout", "must be positive")
+	}
+	if h.MaxErrorRate <= 0 || h.MaxErrorRate >= 1 {
+		bad(f+".max_error_rate", "%g is not a share between 0 and 1 (0.05 is 5%%)", h.MaxErrorRate)
+	}
+	if h.SplitTolerance <= 0 || h.SplitTolerance > 100 {
+		bad(f+".split_tolerance", "%g is not a number of points between 0 and 100", h.SplitTolerance)
+	}
+	if h.ApplyCheckURL != "" && !strings.HasPrefix(h.ApplyCheckURL, "http") {
+		bad(f+".apply_check_url", "%q is not an http(s) URL", h.ApplyCheckURL)
+	}
+	switch h.Source {
+	case "cloudwatch":
+	case "prometheus":
+		p := h.Prometheus
+		if p == nil || !strings.HasPrefix(p.URL, "http") || p.Requests == "" || p.Errors == "" || p.P95Seconds == "" {
+			bad(f+".prometheus", "needs url, requests, errors and p95_seconds")
+		}
+	default:
+		bad(f+".source", "%q is not cloudwatch or prometheus", h.Source)
+	}
 }

@@ -18,6 +18,9 @@ type Secrets struct {
 	// Ticket systems, needed only by environments that use them.
 	JiraEmail, JiraToken                   string
 	ServiceNowUsername, ServiceNowPassword string
+	// PrometheusToken is a bearer token for environments measuring with a
+	// Prometheus behind authentication.
+	PrometheusToken string
 }
 
 // The environment variables secrets are read from.
@@ -30,6 +33,7 @@ const (
 	EnvJiraToken           = "MIGRATEBOT_JIRA_TOKEN"
 	EnvServiceNowUsername  = "MIGRATEBOT_SERVICENOW_USERNAME"
 	EnvServiceNowPassword  = "MIGRATEBOT_SERVICENOW_PASSWORD"
+	EnvPrometheusToken     = "MIGRATEBOT_PROMETHEUS_TOKEN"
 )
 
 // LoadSecrets reads every secret through getenv (os.Getenv in production),
@@ -66,6 +70,7 @@ func LoadSecrets(getenv func(string) string) (Secrets, error) {
 		JiraToken:           optional(EnvJiraToken),
 		ServiceNowUsername:  optional(EnvServiceNowUsername),
 		ServiceNowPassword:  optional(EnvServiceNowPassword),
+		PrometheusToken:     optional(EnvPrometheusToken),
 	}
 	return s, errors.Join(errs...)
 }

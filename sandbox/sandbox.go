@@ -72,6 +72,11 @@ type Sandbox struct {
 	jira        *jiraemu.Server
 	snow        *servicenowemu.Server
 	seenTickets map[string]TicketView
+	// cfg is the bot's config; services the AWS world the script shaped.
+	cfg      *config.Config
+	services map[string]*serviceWorld
+	// appOptions built the bot; NewReplica builds more like it.
+	appOptions app.Options
 	// targets answers the services' health URLs.
 	targets *httptest.Server
 	redis   *goredis.Client
@@ -93,7 +98,7 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if o.Start.IsZero() {
 		o.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	}
-	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", down: map[string]bool{}, userIDs: map[string]string{}, userName: map[string]string{}, seenTickets: map[string]TicketView{}}
+	s := &Sandbox{clock: clock.NewFake(o.Start), asUser: "alice", down: map[string]bool{}, userIDs: map[string]string{}, userName: map[string]string{}, seenTickets: map[string]TicketView{}, services: map[string]*serviceWorld{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -165,6 +170,10 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 		s.aws.AddCertificate(awsemu.Certificate{ARN: c.ARN, DomainName: c.Domain, SANs: c.SANs, NotAfter: o.Start.AddDate(1, 0, 0), Status: "ISSUED"})
 	}
 	cfg.AWS.Endpoint = s.aws.URL()
+	if err := s.seedAWS(cfg); err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
 	// The new targets' health URLs keep their configured names; the
 	// sandbox's prober dials the targets server for every host, which
 	// answers by the Host header.
@@ -214,12 +223,13 @@ func New(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = fmt.Sprintf("sandbox-%d", time.Now().UnixNano())
 	}
-	s.app, err = app.New(ctx, app.Options{
+	s.appOptions = app.Options{
 		Config: cfg, Secrets: secrets, Redis: s.redis, Clock: s.clock, Log: o.Log,
 		Replica: "sandbox", KeyPrefix: o.KeyPrefix,
 		AWSAccessKeyID: sandboxAWSKey, AWSSecretAccessKey: sandboxAWSSecret, Prober: prober,
 		TicketRetryWait: time.Millisecond,
-	})
+	}
+	s.app, err = app.New(ctx, s.appOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +268,15 @@ func (s *Sandbox) Close() {
 	if s.mini != nil {
 		s.mini.Close()
 	}
+}
+
+// NewReplica builds another replica of the bot on the same Redis, key
+// prefix, clock and emulators, as a second process would be: tests use it
+// to show what survives a restart and what several replicas do once.
+func (s *Sandbox) NewReplica(ctx context.Context, name string) (*app.App, error) {
+	o := s.appOptions
+	o.Replica = name
+	return app.New(ctx, o)
 }
 
 // GitHub returns the GitHub emulator.
@@ -346,6 +365,7 @@ func (s *Sandbox) Exec(ctx context.Context, n int, line string) ([]Event, error)
 func (s *Sandbox) settle(ctx context.Context) error {
 	for {
 		s.gh.WaitIdle()
+		s.applyDNS()
 		if _, err := s.app.Queue.FireDue(ctx, s.clock.Now()); err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ const scriptUsage = `script lines:
   github comment <pr> <text...> by <github-user>
   github redeliver
   clock +<duration>
-  metrics <service> <old|new>.<name>=<value> ...
+  metrics <service> <old|new>.<requests|error_rate|p95_ms>=<value> ... [dns=stuck|live] [alarm.<name>=ALARM|OK]
 <pr> is #N (the env-config repo), owner/repo#N, or last`
 
 func (s *Sandbox) exec(ctx context.Context, line string) error {
@@ -68,7 +68,7 @@ func (s *Sandbox) exec(ctx context.Context, line string) error {
 		s.clock.Advance(d)
 		return nil
 	case words[0] == "metrics":
-		return badLine("metrics: health summaries are not built yet, so the sandbox has no AWS to feed")
+		return s.metricsLine(words[1:])
 	}
 	return badLine("%q is not a sandbox line.\n%s", line, scriptUsage)
 }

@@ -74,6 +74,17 @@ sources:
     target: search.k8s.kprod.acme.example
     weight: 0
 `,
+		"dns/kdev/catalog.yaml": `# DNS sources for catalog in kdev (source and proxy already in place).
+record: catalog.kdev.acme.example
+ttl: 60
+sources:
+  - name: legacy-elb
+    target: catalog-3456.us-east-1.elb.amazonaws.com
+    weight: 100
+  - name: k8s
+    target: catalog.k8s.kdev.acme.example
+    weight: 0
+`,
 		"terraform/route53/billing.tf": `# Public records for billing in kprod.
 resource "aws_route53_record" "billing_public" {
   zone_id = var.zone_id

@@ -1,10 +1,12 @@
-// Package aws is migratebot's adapter to AWS, on aws-sdk-go-v2. For now it
-// reads ACM certificates, for preflight: does the certificate on the old
-// load balancer cover the service's new DNS name, and is it still valid?
+// Package aws is migratebot's adapter to AWS, on aws-sdk-go-v2. It reads
+// ACM certificates, for preflight (does the certificate on the old load
+// balancer cover the service's new DNS name, and is it still valid?), and
+// for health summaries Route53's weighted records and health checks
+// (route53.go) and CloudWatch's load balancer metrics and alarms
+// (cloudwatch.go).
 //
-// One Client holds one aws.Config, so the clients for further services
-// (Route53 records, CloudWatch metrics) share its region, credentials,
-// endpoint and retry policy.
+// One Client holds one aws.Config, so the clients for every service share
+// its region, credentials, endpoint and retry policy.
 package aws
 
 import (
@@ -19,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 )
 
 // Config is how to reach AWS.
@@ -46,8 +50,10 @@ const MaxAttempts = 3
 
 // Client calls AWS for migratebot.
 type Client struct {
-	timeout time.Duration
-	acm     *acm.Client
+	timeout    time.Duration
+	acm        *acm.Client
+	route53    *route53.Client
+	cloudwatch *cloudwatch.Client
 }
 
 // New returns a client. It makes no call to AWS: credentials from the
@@ -97,5 +103,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// or the profile's max_attempts.
 	awsCfg.RetryMaxAttempts = MaxAttempts
 
-	return &Client{timeout: cfg.Timeout, acm: acm.NewFromConfig(awsCfg)}, nil
+	return &Client{
+		timeout:    cfg.Timeout,
+		acm:        acm.NewFromConfig(awsCfg),
+		route53:    route53.NewFromConfig(awsCfg),
+		cloudwatch: cloudwatch.NewFromConfig(awsCfg),
+	}, nil
 }

@@ -260,18 +260,18 @@ func (s *Store) LastUsed(ctx context.Context, team, channel, user string) (bot.S
 // Ping reports whether Redis answers: what /readyz asks.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 
-func (s *Store) prCommentKey(repo string, n int) string {
-	return s.prefix + ":prcomment:" + repo + "#" + strconv.Itoa(n)
+func (s *Store) prCommentKey(repo string, n int, kind string) string {
+	return s.prefix + ":prcomment:" + kind + ":" + repo + "#" + strconv.Itoa(n)
 }
 
 // SetPRComment implements bot.Store.
-func (s *Store) SetPRComment(ctx context.Context, repo string, n int, id int64) error {
-	return s.rdb.Set(ctx, s.prCommentKey(repo, n), id, indexTTL).Err()
+func (s *Store) SetPRComment(ctx context.Context, repo string, n int, kind string, id int64) error {
+	return s.rdb.Set(ctx, s.prCommentKey(repo, n, kind), id, indexTTL).Err()
 }
 
 // PRComment implements bot.Store; 0 when the bot has not answered there.
-func (s *Store) PRComment(ctx context.Context, repo string, n int) (int64, error) {
-	id, err := s.rdb.Get(ctx, s.prCommentKey(repo, n)).Int64()
+func (s *Store) PRComment(ctx context.Context, repo string, n int, kind string) (int64, error) {
+	id, err := s.rdb.Get(ctx, s.prCommentKey(repo, n, kind)).Int64()
 	if errors.Is(err, goredis.Nil) {
 		return 0, nil
 	}

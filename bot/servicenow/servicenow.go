@@ -37,6 +37,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/redact"
 )
 
 // Config configures a Client.
@@ -646,8 +647,7 @@ func (c *Client) scrub(s string) string {
 	if c.password == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, c.password, "[redacted]")
-	return strings.ReplaceAll(s, basicAuth(c.username, c.password), "[redacted]")
+	return redact.String(s, c.password, basicAuth(c.username, c.password))
 }
 
 func basicAuth(user, pass string) string {
@@ -656,24 +656,10 @@ func basicAuth(user, pass string) string {
 	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
 }
 
-// redact scrubs an error's text, keeping it for errors.Is.
+// redact scrubs an error's text of the credentials.
 func (c *Client) redact(err error) error {
-	if s := c.scrub(err.Error()); s != err.Error() {
-		return &redacted{msg: s, err: err}
-	}
-	return err
+	return redact.Error(err, c.password, basicAuth(c.username, c.password))
 }
-
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-
-// Is keeps errors.Is(err, context.DeadlineExceeded) and the like working
-// without Unwrap, which would let the unscrubbed text out.
-func (r *redacted) Is(target error) bool { return errors.Is(r.err, target) }
 
 // callInfo follows one call through its attempts.
 type callInfo struct {

@@ -18,9 +18,10 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message) }
 
-// The errors AWS answers for requests it cannot authenticate. JSON services
-// answer them with 400; REST services (Route53) with 403, which their
-// protocol file will map.
+// The errors AWS answers for requests it cannot authenticate, as JSON
+// services name them and with the 400 they answer. The services that came
+// from the Query protocol (Route53's restXml, CloudWatch's query-compatible
+// rpc-v2-cbor) answer 403 and name them as in queryAuthCodes.
 func errMissingAuth() *apiError {
 	return &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Request is missing Authentication Token"}
 }
@@ -43,6 +44,15 @@ func errSerialization(format string, args ...any) *apiError {
 
 func errValidation(format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, "ValidationException", fmt.Sprintf(format, args...)}
+}
+
+// queryAuthCodes are the Query protocol's names for the authentication
+// errors, which Route53 and CloudWatch send with status 403.
+var queryAuthCodes = map[string]string{
+	"MissingAuthenticationTokenException": "MissingAuthenticationToken",
+	"UnrecognizedClientException":         "InvalidClientTokenId",
+	"InvalidSignatureException":           "SignatureDoesNotMatch",
+	"IncompleteSignatureException":        "IncompleteSignature",
 }
 
 // defaultErrorType is the error type AWS services usually send with status.

@@ -16,6 +16,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go"
 )
 
@@ -37,7 +39,23 @@ func newEmu(t *testing.T) *Server {
 // millisecond backoff so that retry tests are quick.
 func newACM(t *testing.T, emu *Server, optFns ...func(*acm.Options)) *acm.Client {
 	t.Helper()
-	cfg := aws.Config{
+	return acm.NewFromConfig(sdkConfig(emu), optFns...)
+}
+
+// newRoute53 is newACM for Route53.
+func newRoute53(t *testing.T, emu *Server, optFns ...func(*route53.Options)) *route53.Client {
+	t.Helper()
+	return route53.NewFromConfig(sdkConfig(emu), optFns...)
+}
+
+// newCloudWatch is newACM for CloudWatch.
+func newCloudWatch(t *testing.T, emu *Server, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
+	t.Helper()
+	return cloudwatch.NewFromConfig(sdkConfig(emu), optFns...)
+}
+
+func sdkConfig(emu *Server) aws.Config {
+	return aws.Config{
 		Region:       testRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 		BaseEndpoint: aws.String(emu.URL()),
@@ -48,7 +66,6 @@ func newACM(t *testing.T, emu *Server, optFns ...func(*acm.Options)) *acm.Client
 			})
 		},
 	}
-	return acm.NewFromConfig(cfg, optFns...)
 }
 
 // apiCode is the AWS error code of err, "" if it has none.
@@ -67,6 +84,10 @@ type rawRequest struct {
 	sign                                    bool
 	key, secret, region, service            string
 	signedAt                                time.Time
+	// noBody sends no body (a GET), instead of the default one.
+	noBody bool
+	// header is set on the request before it is signed.
+	header http.Header
 	// afterSign changes the request once signed (tampering).
 	afterSign func(*http.Request)
 }
@@ -82,7 +103,9 @@ func (rr rawRequest) do(t *testing.T, emu *Server) (status int, header http.Head
 	def(&rr.path, "/")
 	def(&rr.target, "CertificateManager.DescribeCertificate")
 	def(&rr.contentType, "application/x-amz-json-1.1")
-	def(&rr.body, `{"CertificateArn":"`+testARN+`"}`)
+	if !rr.noBody {
+		def(&rr.body, `{"CertificateArn":"`+testARN+`"}`)
+	}
 	def(&rr.key, testKey)
 	def(&rr.secret, testSecret)
 	def(&rr.region, testRegion)
@@ -97,7 +120,12 @@ func (rr rawRequest) do(t *testing.T, emu *Server) (status int, header http.Head
 	if rr.target != "-" {
 		req.Header.Set("X-Amz-Target", rr.target)
 	}
-	req.Header.Set("Content-Type", rr.contentType)
+	if !rr.noBody {
+		req.Header.Set("Content-Type", rr.contentType)
+	}
+	for k, vs := range rr.header {
+		req.Header[k] = vs
+	}
 	if rr.sign {
 		sum := sha256.Sum256([]byte(rr.body))
 		creds := aws.Credentials{AccessKeyID: rr.key, SecretAccessKey: rr.secret}

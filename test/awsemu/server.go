@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 // Options configures a Server. Zero fields get the defaults noted.
 type Options struct {
 	// Region is the one region this endpoint serves: requests must be
-	// signed for it, as AWS's regional endpoints require. Default "us-east-1".
+	// signed for it, as AWS's regional endpoints require (or, for a global
+	// service such as Route53, for the region AWS signs it in, us-east-1).
+	// Default "us-east-1".
 	Region string
 	// AccessKeyID and SecretAccessKey are the only credentials accepted:
 	// every request must carry a SigV4 signature made with them. Defaults
@@ -52,6 +55,8 @@ type Server struct {
 	calls    map[string]int
 	failures map[string][]*apiError // by "service.Operation"
 	acm      acmState
+	route53  route53State
+	cw       cloudwatchState
 }
 
 // New starts a Server on 127.0.0.1. Close it when done.
@@ -75,6 +80,8 @@ func New(opts Options) *Server {
 		failures: map[string][]*apiError{},
 	}
 	s.acm.init()
+	s.route53.init()
+	s.cw.init()
 	s.srv = httptest.NewServer(s)
 	return s
 }
@@ -90,12 +97,29 @@ func (s *Server) Close() { s.srv.Close() }
 
 // service is one emulated AWS service.
 type service struct {
-	// name prefixes operations in Calls and FailNext: "acm", later
-	// "route53" and "cloudwatch".
+	// name prefixes operations in Calls and FailNext: "acm", "route53",
+	// "cloudwatch".
 	name string
 	// signingName is the service in a SigV4 credential scope: "acm",
-	// later "route53" and "monitoring" (CloudWatch).
+	// "route53", "monitoring" (CloudWatch).
 	signingName string
+	// globalRegion, for a global service, is the region AWS requires its
+	// requests be signed for (us-east-1 for Route53), accepted besides the
+	// server's own: the SDK signs for it when it resolves AWS's endpoint,
+	// and for the client's region when given a BaseEndpoint.
+	globalRegion string
+	// throttling is the error type the service throttles with:
+	// ThrottlingException unless set ("Throttling" for the services that
+	// came from the Query protocol).
+	throttling string
+}
+
+// defaultErrorType is the error type the service usually sends with status.
+func (svc *service) defaultErrorType(status int) string {
+	if (status == http.StatusBadRequest || status == http.StatusTooManyRequests) && svc.throttling != "" {
+		return svc.throttling
+	}
+	return defaultErrorType(status)
 }
 
 // route is what a protocol made of a request: the operation it calls, and
@@ -116,11 +140,13 @@ func (rt *route) key() string { return rt.svc.name + "." + rt.op }
 
 // routers are the wire protocols, each recognising its own requests; the
 // first that claims a request serves it. awsJSON routes by X-Amz-Target
-// (ACM). Route53 (REST-XML) will route by path (/2013-04-01/...) and
-// CloudWatch (rpc-v2-cbor) by the Smithy-Protocol header and
-// /service/GraniteServiceVersion20100801/operation/<Op>, each in its own file.
+// (ACM), restXML by path under the API version (Route53, /2013-04-01/...),
+// rpcv2CBOR by /service/<Service>/operation/<Op> (CloudWatch), each in its
+// own file.
 var routers = []func(r *http.Request) (*route, bool){
 	routeAWSJSON,
+	routeRESTXML,
+	routeRPCv2CBOR,
 }
 
 // ServeHTTP is the one dispatcher: it recognises the protocol and operation,
@@ -145,15 +171,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := rt.key()
-	s.mu.Lock()
-	s.calls[key]++
-	s.mu.Unlock()
+	if rt.op != "" { // a REST path no operation has names none
+		s.mu.Lock()
+		s.calls[key]++
+		s.mu.Unlock()
+	}
 
 	if len(body) > maxBody {
 		rt.fail(w, &apiError{status: http.StatusRequestEntityTooLarge, code: "SerializationException", message: "request body too large"})
 		return
 	}
-	if e := s.authenticate(r, body, rt.svc.signingName); e != nil {
+	if e := s.authenticate(r, body, rt.svc); e != nil {
 		rt.fail(w, e)
 		return
 	}
@@ -191,11 +219,22 @@ func (s *Server) ResetCalls() {
 
 // FailNext makes the next count authenticated calls of operation
 // ("acm.DescribeCertificate") fail with this HTTP status and AWS error type,
-// in the operation's protocol: for ACM, a JSON body {"__type": awsErrorType,
-// "message": ...} and the X-Amzn-ErrorType header, which the SDK decodes
-// into a smithy.APIError with that ErrorCode. An empty awsErrorType picks
-// the usual one for the status (ThrottlingException for 400 and 429,
-// ServiceUnavailable for 503, InternalFailure for other 5xx). The SDK
+// in the operation's protocol, which the SDK decodes into a smithy.APIError
+// with that ErrorCode:
+//   - ACM (awsJson): a JSON body {"__type": awsErrorType, "message": ...}
+//     and the X-Amzn-ErrorType header;
+//   - Route53 (restXml): <ErrorResponse><Error><Type>Sender</Type>
+//     <Code>awsErrorType</Code>... (Receiver for 5xx);
+//   - CloudWatch (rpc-v2-cbor, query-compatible): a CBOR map {"__type",
+//     "message"} and X-Amzn-Query-Error: <code>;Sender (or Receiver), the
+//     header's code being what the SDK reports. A CloudWatch error shape's
+//     name (InvalidParameterValueException) or its Query code
+//     (InvalidParameterValue) gives that modeled error, whose ErrorCode is
+//     the Query code, as from CloudWatch.
+//
+// An empty awsErrorType picks the usual one for the status: for 400 and
+// 429 ThrottlingException (ACM) or Throttling (Route53, CloudWatch);
+// ServiceUnavailable for 503, InternalFailure for other 5xx. The SDK
 // retries 500, 502, 503, 504 and throttling error types. Failures queue up
 // behind ones already set for the operation. It panics on an operation the
 // emulator does not implement, so a typo cannot pass a test by accident.
@@ -207,7 +246,8 @@ func (s *Server) FailNext(operation string, status int, awsErrorType string, cou
 		return
 	}
 	if awsErrorType == "" {
-		awsErrorType = defaultErrorType(status)
+		name, _, _ := strings.Cut(operation, ".")
+		awsErrorType = serviceNamed(name).defaultErrorType(status)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,6 +277,37 @@ func Operations() []string {
 			ops = append(ops, js.svc.name+"."+op)
 		}
 	}
+	for _, xs := range restXMLServices {
+		for _, o := range xs.ops {
+			ops = append(ops, xs.svc.name+"."+o.name)
+		}
+	}
+	for _, cs := range cborServices {
+		for op := range cs.ops {
+			ops = append(ops, cs.svc.name+"."+op)
+		}
+	}
 	slices.Sort(ops)
 	return ops
+}
+
+// serviceNamed is the service whose operations Calls prefixes with name;
+// nil if none.
+func serviceNamed(name string) *service {
+	for _, js := range awsJSONServices {
+		if js.svc.name == name {
+			return js.svc
+		}
+	}
+	for _, xs := range restXMLServices {
+		if xs.svc.name == name {
+			return xs.svc
+		}
+	}
+	for _, cs := range cborServices {
+		if cs.svc.name == name {
+			return cs.svc
+		}
+	}
+	return nil
 }

@@ -94,7 +94,11 @@ func TestCallsAndResetCalls(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
-	want := []string{"acm.DescribeCertificate", "acm.ListCertificates"}
+	want := []string{
+		"acm.DescribeCertificate", "acm.ListCertificates",
+		"cloudwatch.DescribeAlarms", "cloudwatch.GetMetricData",
+		"route53.GetHealthCheckStatus", "route53.ListResourceRecordSets",
+	}
 	if diff := cmp.Diff(want, Operations()); diff != "" {
 		t.Errorf("Operations (-want +got):\n%s", diff)
 	}
@@ -127,7 +131,11 @@ func TestDispatch(t *testing.T) {
 			wantStatus: 404, wantType: "UnknownOperationException", wantCalls: map[string]int{},
 		},
 		{
-			name: "no target: no protocol claims it", req: rawRequest{sign: true, method: "GET", path: "/2013-04-01/hostedzone", target: "-"},
+			name: "no target nor known path: no protocol claims it", req: rawRequest{sign: true, method: "GET", path: "/2015-01-01/es/domain", target: "-", noBody: true},
+			wantStatus: 404, wantType: "UnknownOperationException", wantCalls: map[string]int{},
+		},
+		{
+			name: "another rpc-v2-cbor service: not claimed", req: rawRequest{sign: true, path: "/service/Other/operation/GetMetricData", target: "-"},
 			wantStatus: 404, wantType: "UnknownOperationException", wantCalls: map[string]int{},
 		},
 		{

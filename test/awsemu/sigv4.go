@@ -32,8 +32,10 @@ type sigV4Auth struct {
 }
 
 // authenticate returns nil if r is signed with the server's credentials for
-// its region and signingName, and otherwise the error AWS would answer.
-func (s *Server) authenticate(r *http.Request, body []byte, signingName string) *apiError {
+// its region (or svc's global region) and svc's signing name, and otherwise
+// the error AWS would answer.
+func (s *Server) authenticate(r *http.Request, body []byte, svc *service) *apiError {
+	signingName := svc.signingName
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		if r.URL.Query().Get("X-Amz-Signature") != "" {
@@ -66,7 +68,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, signingName string) 
 	if signedAt.After(now.Add(maxSkew)) {
 		return errInvalidSignature("Signature not yet current: %s is still later than %s (%s + 15 min.)", amzDate, now.Add(maxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
 	}
-	if a.region != s.opts.Region {
+	if a.region != s.opts.Region && (svc.globalRegion == "" || a.region != svc.globalRegion) {
 		return errInvalidSignature("Credential should be scoped to a valid region, not '%s'. ", a.region)
 	}
 	if a.service != signingName {

@@ -109,7 +109,11 @@ func (h *harness) migration() *bot.Migration { return h.migrationOf("search") }
 
 func (h *harness) migrationOf(service string) *bot.Migration {
 	h.t.Helper()
-	m, err := h.sb.App().Store.Load(context.Background(), bot.ServiceKey{Env: "kprod", Service: service})
+	env := "kprod"
+	if svc, ok := h.sb.App().Config.Services[service]; ok {
+		env = svc.Environment
+	}
+	m, err := h.sb.App().Store.Load(context.Background(), bot.ServiceKey{Env: env, Service: service})
 	if err != nil {
 		h.t.Fatalf("load %s: %v", service, err)
 	}

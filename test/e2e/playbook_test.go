@@ -321,6 +321,7 @@ func TestGatesRefuseAndOpen(t *testing.T) {
 	t.Run("soak is at least twice the TTL", func(t *testing.T) {
 		h := newHarnessWith(t, func(c *config.Config) {
 			c.Environments["kprod"].Soak = config.Duration(time.Minute)
+			c.Environments["kprod"].Health = nil // the soak alone
 		})
 		h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +1m")
 		told := ephemeralTo(h.do("/migrate next"), "alice")

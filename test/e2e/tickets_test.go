@@ -83,8 +83,12 @@ func TestTicketLifecycleInEachSystem(t *testing.T) {
 				t.Errorf("after carol's approval: state %q, notes %q", tk.State, tk.Notes)
 			}
 			h.do("github merge last")
-			if tk = ticketFor(t, h, "weights-10"); tk.State != "closed" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Merged by bob") {
+			if tk = ticketFor(t, h, "weights-10"); tk.State != "implemented" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Merged by bob") {
 				t.Errorf("after the merge: state %q, notes %q", tk.State, tk.Notes)
+			}
+			h.do("clock +13m")
+			if tk = ticketFor(t, h, "weights-10"); tk.State != "closed" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Health after the merge: healthy") {
+				t.Errorf("after a healthy summary: state %q, notes %q", tk.State, tk.Notes)
 			}
 
 			h.do("clock +30m", "/migrate next", "github close last")
