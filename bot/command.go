@@ -99,12 +99,12 @@ var grammar = []verbSpec{
 	{verb: VerbResume, usage: "/migrate resume [service]", summary: "let a paused migration go on"},
 	{verb: VerbAbort, usage: "/migrate abort [service]", summary: "close open PRs, open PRs reverting what merged, and unfreeze the service"},
 	{verb: VerbApprove, usage: "/migrate approve [service]", summary: "approve the open PR's change as a change approver (its ticket moves to approved; GitHub still needs a review to merge)"},
+	{verb: VerbHealth, usage: "/migrate health [service]", summary: "measure both sides' health now and post the summary in the thread (it moves the health gate)"},
 	{verb: VerbStatus, usage: "/migrate status [service]", summary: "the steps, the weights, the open PR and the last health verdict"},
 	{verb: VerbPlan, usage: "/migrate plan [service]", summary: "the diffs of the remaining steps, opening nothing"},
 	{verb: VerbList, usage: "/migrate list", summary: "the active migrations", noService: true},
 	{verb: VerbHelp, usage: "/migrate help [verb]", summary: "show this help"},
-	// health is listed once health summaries exist.
-	{verb: VerbHealth, usage: "/migrate health [service]", summary: "measure the service's health now and post the summary", hidden: true},
+
 	{verb: VerbConfirm, usage: "/migrate confirm [service]", summary: "confirm the action you were asked to confirm", hidden: true},
 	{verb: VerbCancel, usage: "/migrate cancel [service]", summary: "cancel the action you were asked to confirm", hidden: true},
 }
@@ -123,7 +123,7 @@ func Usage(v Verb) string {
 	if s, ok := lookupVerb(string(v)); ok {
 		return "Usage: " + s.usage
 	}
-	return "Usage: /migrate <start|next|bump|done|rollback|pause|resume|abort|approve|status|plan|list|help> [args] [service] — try /migrate help"
+	return "Usage: /migrate <start|next|bump|done|rollback|pause|resume|abort|approve|health|status|plan|list|help> [args] [service] — try /migrate help"
 }
 
 // HelpText is the whole grammar, as /migrate help shows it.
