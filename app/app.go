@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/migratebot/migratebot/clock"
 	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/handlers"
+	"github.com/migratebot/migratebot/metrics"
 	"github.com/migratebot/migratebot/templates"
 )
 
@@ -42,6 +44,9 @@ type Options struct {
 	AWSAccessKeyID, AWSSecretAccessKey string
 	// Prober checks health URLs; default: HTTP GET with a 5 s timeout.
 	Prober bot.Prober
+	// Metrics counts what the bot does, served at /metrics; default: a
+	// registry of its own.
+	Metrics *metrics.Metrics
 	// TicketRetryWait is the first wait between the HTTP retries of Jira
 	// and ServiceNow calls; zero keeps each adapter's own (about a second).
 	// The sandbox shortens it: the engine retries a failed sync later
@@ -57,8 +62,12 @@ type App struct {
 	Queue   *redisstore.Queue
 	GitHub  *github.Client
 	Handler http.Handler
-	clock   clock.Clock
-	log     *slog.Logger
+	Metrics *metrics.Metrics
+	// Socket takes Slack's commands and clicks over Socket Mode, when the
+	// config chooses it; nil for HTTP.
+	Socket *handlers.SlackSocket
+	clock  clock.Clock
+	log    *slog.Logger
 }
 
 // New builds the bot. It calls nothing outside the process (AWS's default
@@ -73,6 +82,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Replica == "" {
 		o.Replica = "replica"
 	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	m := o.Metrics
 	tmpl, err := templates.Parse()
 	if err != nil {
 		return nil, err
@@ -80,19 +93,22 @@ func New(ctx context.Context, o Options) (*App, error) {
 	gh, err := github.New(github.Config{
 		AppID: o.Config.GitHub.AppID, PrivateKey: o.Secrets.GitHubPrivateKey,
 		APIURL: o.Config.GitHub.APIURL, Timeout: time.Duration(o.Config.GitHub.Timeout), Log: o.Log,
+		Transport: m.Transport(metrics.SystemGitHub, nil),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
-	chat := slack.New(o.Secrets.SlackBotToken, o.Config.Slack.APIURL, time.Duration(o.Config.Slack.Timeout))
+	chat := slack.New(o.Secrets.SlackBotToken, o.Config.Slack.APIURL, time.Duration(o.Config.Slack.Timeout), m.Transport(metrics.SystemSlack, nil))
 	store := redisstore.New(o.Redis, o.KeyPrefix)
 	queue := redisstore.NewQueue(o.Redis, o.KeyPrefix, o.Replica, o.Log)
+	queue.SetClaimAfter(time.Duration(o.Config.Redis.ClaimAfter))
 	var certs bot.Certificates
 	var awsClient *aws.Client
 	if o.Config.AWS.Region != "" {
 		client, err := aws.New(ctx, aws.Config{
 			Region: o.Config.AWS.Region, BaseEndpoint: o.Config.AWS.Endpoint, Timeout: time.Duration(o.Config.AWS.Timeout),
 			AccessKeyID: o.AWSAccessKeyID, SecretAccessKey: o.AWSSecretAccessKey,
+			Transport: m.Transport(metrics.SystemAWS, nil),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("aws: %w", err)
@@ -100,29 +116,74 @@ func New(ctx context.Context, o Options) (*App, error) {
 		certs = acmCertificates{client}
 		awsClient = client
 	}
-	health, err := healthSources(o.Config, o.Secrets, awsClient)
+	health, err := healthSources(o.Config, o.Secrets, awsClient, m)
 	if err != nil {
 		return nil, err
 	}
 	if o.Prober == nil {
 		o.Prober = httpprobe.New(5 * time.Second)
 	}
-	tickets, err := ticketSystems(o.Config, o.Secrets, gh, o.TicketRetryWait)
+	tickets, err := ticketSystems(o.Config, o.Secrets, gh, o.TicketRetryWait, m)
 	if err != nil {
 		return nil, err
 	}
 	engine := bot.NewEngine(bot.Deps{
 		Config: o.Config, Store: store, Repos: gh, Chat: chat, Certificates: certs, Prober: o.Prober,
-		Scheduler: queue, Tickets: tickets, Clock: o.Clock, Templates: tmpl, Log: o.Log,
+		Scheduler: queue, Tickets: tickets, Clock: o.Clock, Templates: tmpl, Log: o.Log, Observer: m,
 		DNS: health.dns, Traffic: health.traffic, Alarms: health.alarms, HealthChecks: health.checks,
+		// A crashed replica's lock expires before its jobs are taken over.
+		LockTTL: min(2*time.Minute, cmp.Or(time.Duration(o.Config.Redis.ClaimAfter), redisstore.DefaultClaimAfter)/2),
 	})
+	commands := &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log}
+	interactions := &handlers.SlackInteractions{Secret: o.Secrets.SlackSigningSecret, Queue: queue, Log: o.Log}
+	var socket *handlers.SlackSocket
+	if o.Config.Slack.Mode == config.SlackModeSocket {
+		socket = &handlers.SlackSocket{AppToken: o.Secrets.SlackAppToken, APIURL: o.Config.Slack.APIURL, Commands: commands, Interactions: interactions, Log: o.Log}
+	}
 	mux := handlers.Mux(handlers.Routes{
-		SlackCommands:     &handlers.SlackCommands{Secret: o.Secrets.SlackSigningSecret, Config: o.Config, Queue: queue, Log: o.Log},
-		SlackInteractions: &handlers.SlackInteractions{Secret: o.Secrets.SlackSigningSecret, Queue: queue, Log: o.Log},
-		GitHubWebhooks:    &handlers.GitHubWebhooks{Secret: o.Secrets.GitHubWebhookSecret, Queue: queue, Installations: gh, Log: o.Log},
+		SlackCommands:     commands,
+		SlackInteractions: interactions,
+		GitHubWebhooks:    &handlers.GitHubWebhooks{Secret: o.Secrets.GitHubWebhookSecret, Queue: queue, Installations: gh, Log: o.Log, Intake: m.Intake},
 		Ready:             store.Ping,
+		Metrics:           m.Handler(),
 	})
-	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, clock: o.Clock, log: o.Log}, nil
+	m.Migrations(migrationsByStep(store))
+	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, Metrics: m, Socket: socket, clock: o.Clock, log: o.Log}, nil
+}
+
+// migrationsByStep counts the active migrations by the step each is at,
+// for the migrations gauge: read from Redis when Prometheus scrapes.
+func migrationsByStep(store *redisstore.Store) func(ctx context.Context) (map[string]int, error) {
+	return func(ctx context.Context) (map[string]int, error) {
+		keys, err := store.Active(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]int{}
+		for _, k := range keys {
+			m, err := store.Load(ctx, k)
+			if err != nil {
+				continue // finished since it was listed
+			}
+			step := "done"
+			if cur, ok := m.Current(); ok {
+				step = cur.ID
+			}
+			if m.Status != bot.StatusActive {
+				step = string(m.Status)
+			}
+			out[step]++
+		}
+		return out, nil
+	}
+}
+
+// handle runs one job, timing it for the metrics.
+func (a *App) handle(ctx context.Context, job bot.Job) error {
+	start := time.Now()
+	err := a.Engine.Handle(ctx, job)
+	a.Metrics.Job(string(job.Kind), time.Since(start), err)
+	return err
 }
 
 // acmCertificates adapts the AWS client to the domain's port.
@@ -144,11 +205,11 @@ func (a *App) RunTimers(ctx context.Context) {
 // RunWorkers runs the configured number of workers until ctx is done, then
 // lets the jobs in hand finish.
 func (a *App) RunWorkers(ctx context.Context) error {
-	return a.Queue.Run(ctx, a.Config.Workers, a.Engine.Handle)
+	return a.Queue.Run(ctx, a.Config.Workers, a.handle)
 }
 
 // Drain runs every queued job to the end, one at a time, and returns how
 // many it ran.
 func (a *App) Drain(ctx context.Context) (int, error) {
-	return a.Queue.Drain(ctx, a.Engine.Handle)
+	return a.Queue.Drain(ctx, a.handle)
 }

@@ -2,12 +2,14 @@ package app
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/bot/aws"
 	"github.com/migratebot/migratebot/bot/prometheus"
 	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/metrics"
 )
 
 // healthPorts are what health summaries read.
@@ -22,7 +24,7 @@ type healthPorts struct {
 // Route53, CloudWatch alarms and health checks from AWS, and the figures
 // from CloudWatch or the environment's Prometheus. An environment that
 // needs AWS when none is configured stops the bot at start.
-func healthSources(cfg *config.Config, s config.Secrets, awsClient *aws.Client) (healthPorts, error) {
+func healthSources(cfg *config.Config, s config.Secrets, awsClient *aws.Client, m *metrics.Metrics) (healthPorts, error) {
 	p := healthPorts{traffic: map[string]bot.Traffic{}}
 	if awsClient != nil {
 		p.dns, p.alarms, p.checks = awsClient, awsClient, awsClient
@@ -42,6 +44,7 @@ func healthSources(cfg *config.Config, s config.Secrets, awsClient *aws.Client) 
 			c, err := prometheus.New(prometheus.Config{
 				URL: h.Prometheus.URL, Requests: h.Prometheus.Requests, Errors: h.Prometheus.Errors,
 				P95Seconds: h.Prometheus.P95Seconds, BearerToken: s.PrometheusToken, Timeout: 10 * time.Second,
+				HTTPClient: &http.Client{Transport: m.Transport(metrics.SystemPrometheus, nil)},
 			})
 			if err != nil {
 				return p, fmt.Errorf("environment %s: health: %w", name, err)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/migratebot/migratebot/bot"
@@ -9,12 +10,13 @@ import (
 	"github.com/migratebot/migratebot/bot/jira"
 	"github.com/migratebot/migratebot/bot/servicenow"
 	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/metrics"
 )
 
 // ticketSystems builds each environment's change-ticket system. An
 // environment with system "none" files no tickets. A missing credential
 // fails here, at start, rather than at the first change.
-func ticketSystems(cfg *config.Config, s config.Secrets, gh *github.Client, retryWait time.Duration) (map[string]bot.Tickets, error) {
+func ticketSystems(cfg *config.Config, s config.Secrets, gh *github.Client, retryWait time.Duration, m *metrics.Metrics) (map[string]bot.Tickets, error) {
 	out := map[string]bot.Tickets{}
 	for name, env := range cfg.Environments {
 		t := env.Tickets
@@ -28,6 +30,7 @@ func ticketSystems(cfg *config.Config, s config.Secrets, gh *github.Client, retr
 				URL: t.Jira.URL, Project: t.Jira.Project, IssueType: t.Jira.IssueType, Fields: t.Jira.Fields,
 				Transitions: states(t.Jira.Transitions), Statuses: states(t.Jira.Statuses),
 				Email: s.JiraEmail, Token: s.JiraToken, Timeout: 10 * time.Second, RetryWait: retryWait,
+				HTTPClient: &http.Client{Transport: m.Transport(metrics.SystemJira, nil)},
 			})
 			if err != nil {
 				return nil, fmt.Errorf("environment %s: tickets: %w (the token comes from %s)", name, err, config.EnvJiraToken)
@@ -38,6 +41,7 @@ func ticketSystems(cfg *config.Config, s config.Secrets, gh *github.Client, retr
 				URL: t.ServiceNow.URL, AssignmentGroup: t.ServiceNow.AssignmentGroup, Fields: t.ServiceNow.Fields,
 				States: states(t.ServiceNow.States), Username: s.ServiceNowUsername, Password: s.ServiceNowPassword,
 				Timeout: 10 * time.Second, RetryWait: retryWait,
+				HTTPClient: &http.Client{Transport: m.Transport(metrics.SystemServiceNow, nil)},
 			})
 			if err != nil {
 				return nil, fmt.Errorf("environment %s: tickets: %w (the user comes from %s and %s)", name, err, config.EnvServiceNowUsername, config.EnvServiceNowPassword)

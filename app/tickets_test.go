@@ -12,6 +12,7 @@ import (
 	"github.com/migratebot/migratebot/bot/jira"
 	"github.com/migratebot/migratebot/bot/servicenow"
 	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/metrics"
 )
 
 // TestTicketSystemsPerEnvironment: each environment gets the system its
@@ -35,7 +36,7 @@ func TestTicketSystemsPerEnvironment(t *testing.T) {
 		"ksnow": {Tickets: config.Tickets{System: "servicenow", ServiceNow: &config.ServiceNow{URL: "https://acme.service-now.com"}}},
 	}}
 	secrets := config.Secrets{JiraEmail: "bot@acme.example", JiraToken: "jira-token", ServiceNowUsername: "bot", ServiceNowPassword: "snow-password"}
-	systems, err := ticketSystems(cfg, secrets, gh, 0)
+	systems, err := ticketSystems(cfg, secrets, gh, 0, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestTicketSystemsPerEnvironment(t *testing.T) {
 		{"no ServiceNow password", config.Secrets{JiraToken: "jira-token", ServiceNowUsername: "bot"}, config.EnvServiceNowPassword},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ticketSystems(cfg, tc.secrets, gh, 0)
+			_, err := ticketSystems(cfg, tc.secrets, gh, 0, metrics.New())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want it to name %s", err, tc.want)
 			}

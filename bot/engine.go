@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type Engine struct {
 	traffic map[string]Traffic
 	alarms  Alarms
 	checks  HealthChecks
+	observe Observer
 	clock   Clock
 	tmpl    *templates.Set
 	log     *slog.Logger
@@ -60,9 +62,15 @@ type Deps struct {
 	Traffic      map[string]Traffic
 	Alarms       Alarms
 	HealthChecks HealthChecks
-	Clock        Clock
-	Templates    *templates.Set
-	Log          *slog.Logger
+	// Observer counts commands; nil counts nothing.
+	Observer Observer
+	// LockTTL bounds how long one job may hold a migration (default 2m).
+	// It must be shorter than the queue's claim timeout, so that a job
+	// taken over from a crashed replica finds the lock free.
+	LockTTL   time.Duration
+	Clock     Clock
+	Templates *templates.Set
+	Log       *slog.Logger
 }
 
 // NewEngine returns an engine.
@@ -73,8 +81,8 @@ func NewEngine(d Deps) *Engine {
 	}
 	return &Engine{
 		cfg: d.Config, store: d.Store, repos: d.Repos, chat: d.Chat, certs: d.Certificates, probe: d.Prober,
-		sched: d.Scheduler, tickets: d.Tickets, dns: d.DNS, traffic: d.Traffic, alarms: d.Alarms, checks: d.HealthChecks, clock: d.Clock, tmpl: d.Templates, log: log,
-		lockTTL: 2 * time.Minute, lockWait: 30 * time.Second,
+		sched: d.Scheduler, tickets: d.Tickets, dns: d.DNS, traffic: d.Traffic, alarms: d.Alarms, checks: d.HealthChecks, observe: d.Observer, clock: d.Clock, tmpl: d.Templates, log: log,
+		lockTTL: cmp.Or(d.LockTTL, 2*time.Minute), lockWait: 30 * time.Second,
 	}
 }
 
@@ -141,22 +149,44 @@ func (e *Engine) Command(ctx context.Context, req CommandRequest) error {
 func (e *Engine) answer(ctx context.Context, log *slog.Logger, req CommandRequest, err error) error {
 	var usage *UsageError
 	var no *refusal
+	outcome := "ok"
+	defer func() {
+		if e.observe != nil {
+			e.observe.Command(verbOf(req.Text), outcome)
+		}
+	}()
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &usage):
+		outcome = "bad_input"
 		log.InfoContext(ctx, "bad command", "problem", usage.Problem)
 		return e.say(ctx, req, usage.Problem+"\n"+usage.Usage)
 	case errors.As(err, &no):
+		outcome = "refused"
 		log.InfoContext(ctx, "command refused", "reason", no.text)
 		return e.say(ctx, req, no.text)
 	}
+	outcome = "failed"
 	log.ErrorContext(ctx, "command failed", "err", err)
 	if sayErr := e.say(ctx, req, fmt.Sprintf("Sorry, `/migrate %s` failed: %v. Nothing was half-done: it is safe to run it again.", req.Text, err)); sayErr != nil {
 		log.ErrorContext(ctx, "could not tell the user", "err", sayErr)
 	}
 	// Answered: retrying would repeat the failure message.
 	return nil
+}
+
+// verbOf names a command's verb for counting: one of the grammar's, or
+// "unknown" (never what a user typed).
+func verbOf(text string) string {
+	words := strings.Fields(strings.TrimPrefix(strings.TrimSpace(text), "/migrate"))
+	if len(words) == 0 {
+		return string(VerbHelp)
+	}
+	if s, ok := lookupVerb(strings.ToLower(words[0])); ok {
+		return string(s.verb)
+	}
+	return "unknown"
 }
 
 // say answers the user alone in Slack, or in the bot's one comment on the

@@ -219,6 +219,13 @@ type Chat interface {
 	UserName(ctx context.Context, user string) (string, error)
 }
 
+// Observer counts what the bot does, for operators (Prometheus).
+type Observer interface {
+	// Command counts a command by verb and outcome: ok, refused,
+	// bad_input or failed.
+	Command(verb, outcome string)
+}
+
 // Clock tells the time; the sandbox and tests use a fake one.
 type Clock interface {
 	Now() time.Time

@@ -158,7 +158,11 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 		return err
 	}
 	defer unlock()
-	if m, err := e.store.Load(ctx, key); err == nil {
+	if m, err := e.store.Load(ctx, key); err == nil && m.Thread.TS == "" && m.Status == StatusActive {
+		// A start cut off between saving the migration and posting its
+		// plan (its replica died): finish it, once.
+		return e.postPlan(ctx, req, key, m)
+	} else if err == nil {
 		return refuse("%s is already migrating (`%s`, started by <@%s>): its thread is the conversation. `/migrate status %s` shows where it is.", key.Service, m.ID, m.StartedBy, key.Service)
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("load %s: %w", key, err)
@@ -202,6 +206,11 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 	} else if err != nil {
 		return fmt.Errorf("create migration for %s: %w", key, err)
 	}
+	return e.postPlan(ctx, req, key, m)
+}
+
+// postPlan posts a new migration's plan, whose thread is its conversation.
+func (e *Engine) postPlan(ctx context.Context, req CommandRequest, key ServiceKey, m *Migration) error {
 	plan, err := e.planMessage(m)
 	if err != nil {
 		return err

@@ -34,9 +34,19 @@ type Config struct {
 	Services     map[string]*Service     `yaml:"services"`
 }
 
-// RedisConfig says where Redis is. REDIS_URL in the environment wins over URL.
+// RedisConfig says where Redis is: one server by URL (REDIS_URL in the
+// environment wins over it), or Sentinel (MasterName and the sentinels'
+// Addrs), or a Cluster (Cluster and some nodes' Addrs). A password, if
+// needed, comes from MIGRATEBOT_REDIS_PASSWORD or the URL.
 type RedisConfig struct {
-	URL string `yaml:"url"`
+	URL        string   `yaml:"url"`
+	MasterName string   `yaml:"master_name"`
+	Addrs      []string `yaml:"addrs"`
+	Cluster    bool     `yaml:"cluster"`
+	TLS        bool     `yaml:"tls"`
+	// ClaimAfter is how long a job read by a replica that died may wait
+	// before another replica runs it; default 5m, at least 10s.
+	ClaimAfter Duration `yaml:"claim_after"`
 }
 
 // GitHub is the GitHub App's public settings. Its private key and webhook
@@ -50,13 +60,24 @@ type GitHub struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
-// Slack is the Slack app's public settings. Its bot token and signing secret
+// Slack is the Slack app's public settings. Its tokens and signing secret
 // come from the environment (see Secrets).
 type Slack struct {
 	// APIURL is Slack's Web API base; empty means https://slack.com/api/.
 	APIURL  string   `yaml:"api_url"`
 	Timeout Duration `yaml:"timeout"`
+	// Mode is how Slack reaches the bot with slash commands and button
+	// presses: SlackModeHTTP (the default) at the bot's request URLs,
+	// signed with the signing secret; or SlackModeSocket over a websocket
+	// the bot opens with an app-level token, for a bot without a public URL.
+	Mode string `yaml:"mode"`
 }
+
+// The Slack modes.
+const (
+	SlackModeHTTP   = "http"
+	SlackModeSocket = "socket"
+)
 
 // AWS says how to reach AWS. Credentials come from the default chain
 // (environment, shared config, IRSA, instance role), never from this file.
@@ -382,6 +403,9 @@ func (c *Config) applyDefaults() {
 	if c.Slack.Timeout == 0 {
 		c.Slack.Timeout = Duration(10 * time.Second)
 	}
+	if c.Slack.Mode == "" {
+		c.Slack.Mode = SlackModeHTTP
+	}
 	if c.AWS.Timeout == 0 {
 		c.AWS.Timeout = Duration(10 * time.Second)
 	}
@@ -466,6 +490,18 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	r := c.Redis
+	switch {
+	case r.MasterName != "" && r.Cluster:
+		bad("redis", "master_name (Sentinel) and cluster cannot both be set")
+	case (r.MasterName != "" || r.Cluster) && len(r.Addrs) == 0:
+		bad("redis.addrs", "Sentinel and Cluster need the addresses of some sentinels or nodes")
+	case len(r.Addrs) > 0 && r.MasterName == "" && !r.Cluster:
+		bad("redis.addrs", "set master_name (Sentinel) or cluster: true, or use url for one server")
+	}
+	if r.ClaimAfter != 0 && r.ClaimAfter < Duration(10*time.Second) {
+		bad("redis.claim_after", "%s is shorter than 10s: jobs still running would be taken over", time.Duration(r.ClaimAfter))
+	}
 	if c.Workers < 1 || c.Workers > 256 {
 		bad("workers", "must be between 1 and 256, not %d", c.Workers)
 	}
@@ -477,6 +513,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
 		bad("slack.api_url", "%q must end with /", c.Slack.APIURL)
+	}
+	if c.Slack.Mode != SlackModeHTTP && c.Slack.Mode != SlackModeSocket {
+		bad("slack.mode", "%q is not %s or %s", c.Slack.Mode, SlackModeHTTP, SlackModeSocket)
 	}
 	for _, name := range sortedKeys(c.Playbooks) {
 		c.Playbooks[name].validate("playbooks."+name, bad)

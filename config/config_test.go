@@ -173,7 +173,7 @@ func TestSecretsFromEnvironmentAndFiles(t *testing.T) {
 		EnvSlackBotToken:              "xoxb-1",
 		EnvSlackSigningSecret:         "sign",
 	}
-	s, err := LoadSecrets(func(k string) string { return env[k] })
+	s, err := LoadSecrets(func(k string) string { return env[k] }, SlackModeHTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestSecretsFromEnvironmentAndFiles(t *testing.T) {
 
 func TestMissingSecretsNamedNotShown(t *testing.T) {
 	env := map[string]string{EnvSlackBotToken: "xoxb-very-secret"}
-	_, err := LoadSecrets(func(k string) string { return env[k] })
+	_, err := LoadSecrets(func(k string) string { return env[k] }, SlackModeHTTP)
 	if err == nil {
 		t.Fatal("missing secrets accepted")
 	}
@@ -227,5 +227,20 @@ func TestChangeWindows(t *testing.T) {
 				t.Errorf("NextOpen = %v, want %v", next.UTC(), want)
 			}
 		})
+	}
+}
+
+// TestSocketModeNeedsTheAppToken: in Socket Mode the app-level token is
+// required and the signing secret is not.
+func TestSocketModeNeedsTheAppToken(t *testing.T) {
+	env := map[string]string{EnvGitHubPrivateKey: "PEM", EnvGitHubWebhookSecret: "whsec", EnvSlackBotToken: "xoxb-1"}
+	_, err := LoadSecrets(func(k string) string { return env[k] }, SlackModeSocket)
+	if err == nil || !strings.Contains(err.Error(), EnvSlackAppToken) || strings.Contains(err.Error(), EnvSlackSigningSecret) {
+		t.Fatalf("error = %v, want only the app token named", err)
+	}
+	env[EnvSlackAppToken] = "xapp-1"
+	s, err := LoadSecrets(func(k string) string { return env[k] }, SlackModeSocket)
+	if err != nil || s.SlackAppToken != "xapp-1" {
+		t.Fatalf("%+v %v", s.SlackAppToken, err)
 	}
 }

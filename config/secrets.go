@@ -21,6 +21,11 @@ type Secrets struct {
 	// PrometheusToken is a bearer token for environments measuring with a
 	// Prometheus behind authentication.
 	PrometheusToken string
+	// RedisPassword, when set, authenticates to Redis (Sentinel, Cluster,
+	// or a server whose URL carries none).
+	RedisPassword string
+	// SlackAppToken (xapp-…) opens Socket Mode connections.
+	SlackAppToken string
 }
 
 // The environment variables secrets are read from.
@@ -34,11 +39,15 @@ const (
 	EnvServiceNowUsername  = "MIGRATEBOT_SERVICENOW_USERNAME"
 	EnvServiceNowPassword  = "MIGRATEBOT_SERVICENOW_PASSWORD"
 	EnvPrometheusToken     = "MIGRATEBOT_PROMETHEUS_TOKEN"
+	EnvRedisPassword       = "MIGRATEBOT_REDIS_PASSWORD"
+	EnvSlackAppToken       = "MIGRATEBOT_SLACK_APP_TOKEN"
 )
 
 // LoadSecrets reads every secret through getenv (os.Getenv in production),
 // reporting every missing one at once by variable name, never by value.
-func LoadSecrets(getenv func(string) string) (Secrets, error) {
+// slackMode (the config's slack.mode) says which Slack secret is needed:
+// the signing secret over HTTP, the app-level token in Socket Mode.
+func LoadSecrets(getenv func(string) string, slackMode string) (Secrets, error) {
 	var errs []error
 	optional := func(name string) string {
 		if v := getenv(name); v != "" {
@@ -65,12 +74,19 @@ func LoadSecrets(getenv func(string) string) (Secrets, error) {
 		GitHubPrivateKey:    []byte(read(EnvGitHubPrivateKey)),
 		GitHubWebhookSecret: read(EnvGitHubWebhookSecret),
 		SlackBotToken:       read(EnvSlackBotToken),
-		SlackSigningSecret:  read(EnvSlackSigningSecret),
+		SlackSigningSecret:  optional(EnvSlackSigningSecret),
 		JiraEmail:           optional(EnvJiraEmail),
 		JiraToken:           optional(EnvJiraToken),
 		ServiceNowUsername:  optional(EnvServiceNowUsername),
 		ServiceNowPassword:  optional(EnvServiceNowPassword),
 		PrometheusToken:     optional(EnvPrometheusToken),
+		RedisPassword:       optional(EnvRedisPassword),
+		SlackAppToken:       optional(EnvSlackAppToken),
+	}
+	if slackMode == SlackModeSocket {
+		s.SlackAppToken = read(EnvSlackAppToken)
+	} else {
+		s.SlackSigningSecret = read(EnvSlackSigningSecret)
 	}
 	return s, errors.Join(errs...)
 }

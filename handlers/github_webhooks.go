@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	gh "github.com/google/go-github/v88/github"
 
@@ -23,6 +24,15 @@ type GitHubWebhooks struct {
 	// Installations learns which installation owns which account.
 	Installations interface{ RememberInstallation(owner string, id int64) }
 	Log           *slog.Logger
+	// Intake counts deliveries by event and outcome (queued, duplicate,
+	// ignored, rejected); nil counts nothing.
+	Intake func(source, event, outcome string)
+}
+
+func (h *GitHubWebhooks) count(event, outcome string) {
+	if h.Intake != nil {
+		h.Intake("github", event, outcome)
+	}
 }
 
 func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +47,7 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	payload, err := gh.ValidatePayload(r, []byte(h.Secret))
 	if err != nil {
 		log.WarnContext(r.Context(), "rejected a webhook", "remote", r.RemoteAddr, "reason", err.Error())
+		h.count("unknown", "rejected")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
@@ -45,6 +56,7 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Signed by GitHub but of a type go-github does not know: nothing
 		// the bot acts on.
 		log.InfoContext(r.Context(), "ignored an unknown event", "err", err)
+		h.count("unknown", "ignored")
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
@@ -64,7 +76,12 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log = h.scope(log, ev.GetRepo(), ev.GetInstallation(), ev.GetIssue().GetNumber())
 		job = commentJob(ev)
 	}
+	known := slices.Contains(HandledEvents, event)
+	if !known {
+		event = "other" // a bounded label
+	}
 	if job == nil {
+		h.count(event, "ignored")
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
@@ -73,12 +90,15 @@ func (h *GitHubWebhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, bot.ErrDuplicate):
 		log.InfoContext(r.Context(), "redelivery ignored")
+		h.count(event, "duplicate")
 		w.WriteHeader(http.StatusOK)
 	case err != nil:
 		// 5xx: GitHub marks the delivery failed and it can be redelivered.
 		log.ErrorContext(r.Context(), "could not queue a webhook", "err", err)
 		http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+		h.count(event, "failed")
 	default:
+		h.count(event, "queued")
 		log.InfoContext(r.Context(), "webhook queued", "kind", job.Kind)
 		w.WriteHeader(http.StatusAccepted)
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 	"github.com/migratebot/migratebot/config"
 )
 
-// SlackCommands answers Slack's slash-command requests: it checks the
-// signature, answers bad input and help at once (to the user alone), and
-// queues everything else for a worker. It answers within milliseconds.
+// SlackCommands answers Slack's slash commands: it answers bad input and
+// help at once (to the user alone), and queues everything else for a
+// worker. It answers within milliseconds. Over HTTP (ServeHTTP) it checks
+// the signature first; in Socket Mode, SlackSocket hands it the commands.
 type SlackCommands struct {
+	// Secret is the signing secret; only ServeHTTP uses it.
 	Secret string
 	Config *config.Config
 	Queue  bot.Queue
@@ -34,45 +37,62 @@ func (h *SlackCommands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unreadable slash command", http.StatusBadRequest)
 		return
 	}
-	log := h.Log.With("slack_team", cmd.TeamID, "slack_user", cmd.UserID, "channel", cmd.ChannelID)
+	reply, err := h.Take(r.Context(), cmd)
+	if err != nil {
+		commandLog(h.Log, cmd).ErrorContext(r.Context(), "could not take a slash command", "err", err)
+	}
+	if reply == nil {
+		// An empty 200 shows nothing: the worker answers in the thread, or
+		// to the user alone.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	// Encoding a message into a ResponseWriter cannot fail in a way the
+	// client could still be told about.
+	_ = json.NewEncoder(w).Encode(reply)
+}
+
+// Take runs a slash command whose origin was already checked. A non-nil
+// reply is for Slack to show at once, to the user alone: bad input, help,
+// or an apology when the command could not be queued (err then says why,
+// for the caller to log). A nil reply means the command is queued and Slack
+// should show nothing; the worker answers.
+func (h *SlackCommands) Take(ctx context.Context, cmd goslack.SlashCommand) (reply *goslack.Msg, err error) {
+	log := commandLog(h.Log, cmd)
 	parsed, err := bot.ParseCommand(cmd.Text)
 	var usage *bot.UsageError
 	switch {
 	case errors.As(err, &usage):
-		log.InfoContext(r.Context(), "bad command", "text", cmd.Text, "problem", usage.Problem)
-		ephemeral(w, usage.Error())
-		return
+		log.InfoContext(ctx, "bad command", "text", cmd.Text, "problem", usage.Problem)
+		return ephemeral(usage.Error()), nil
 	case err != nil:
-		ephemeral(w, err.Error())
-		return
+		return ephemeral(err.Error()), nil
 	case parsed.Verb == bot.VerbHelp:
-		ephemeral(w, bot.HelpText())
-		return
+		return ephemeral(bot.HelpText()), nil
 	case parsed.Service != "" && h.Config.Services[parsed.Service] == nil:
-		ephemeral(w, (&bot.UsageError{
+		return ephemeral((&bot.UsageError{
 			Problem: fmt.Sprintf("%q is not a configured service. Configured: %s.", parsed.Service, joinNames(h.Config.ServiceNames())),
 			Usage:   bot.Usage(parsed.Verb),
-		}).Error())
-		return
+		}).Error()), nil
 	}
 	job := bot.Job{Kind: bot.JobCommand, Command: &bot.CommandRequest{
 		Team: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID, Text: cmd.Text,
 	}}
-	if err := h.Queue.Enqueue(r.Context(), job); err != nil {
-		log.ErrorContext(r.Context(), "could not queue a command", "err", err)
-		ephemeral(w, "migratebot could not take your command just now (its queue is unavailable). Nothing was changed; please try again.")
-		return
+	if err := h.Queue.Enqueue(ctx, job); err != nil {
+		return ephemeral("migratebot could not take your command just now (its queue is unavailable). Nothing was changed; please try again."),
+			fmt.Errorf("queue /migrate %s: %w", parsed.Verb, err)
 	}
-	log.InfoContext(r.Context(), "command queued", "verb", parsed.Verb, "service", parsed.Service)
-	// An empty 200 shows nothing: the worker answers in the thread, or to
-	// the user alone.
-	w.WriteHeader(http.StatusOK)
+	log.InfoContext(ctx, "command queued", "verb", parsed.Verb, "service", parsed.Service)
+	return nil, nil
 }
 
-// ephemeral answers a slash command with a message only its user sees.
-func ephemeral(w http.ResponseWriter, text string) {
-	w.Header().Set("Content-Type", "application/json")
-	// Encoding a string into a ResponseWriter cannot fail in a way the
-	// client could still be told about.
-	_ = json.NewEncoder(w).Encode(goslack.Msg{ResponseType: goslack.ResponseTypeEphemeral, Text: text})
+// commandLog is the logger for one slash command, with its ids.
+func commandLog(log *slog.Logger, cmd goslack.SlashCommand) *slog.Logger {
+	return log.With("slack_team", cmd.TeamID, "slack_user", cmd.UserID, "channel", cmd.ChannelID)
+}
+
+// ephemeral is an answer to a slash command only its user sees.
+func ephemeral(text string) *goslack.Msg {
+	return &goslack.Msg{ResponseType: goslack.ResponseTypeEphemeral, Text: text}
 }

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,7 +16,10 @@ import (
 // SlackInteractions answers Slack's interactivity requests: a button whose
 // action id is "migrate:<verb>" and whose value is the migration's
 // "env/service" runs `/migrate <verb> <service>` as the user who pressed it.
+// Over HTTP (ServeHTTP) it checks the signature first; in Socket Mode,
+// SlackSocket hands it the interactions.
 type SlackInteractions struct {
+	// Secret is the signing secret; only ServeHTTP uses it.
 	Secret string
 	Queue  bot.Queue
 	Log    *slog.Logger
@@ -35,10 +40,24 @@ func (h *SlackInteractions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unreadable payload", http.StatusBadRequest)
 		return
 	}
-	if cb.Type != goslack.InteractionTypeBlockActions {
-		w.WriteHeader(http.StatusOK)
+	if err := h.Take(r.Context(), cb); err != nil {
+		h.Log.ErrorContext(r.Context(), "could not take a button press", "slack_team", cb.Team.ID, "slack_user", cb.User.ID, "err", err)
+		// Slack shows the user that the press failed.
+		http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Take runs an interaction whose origin was already checked: it queues a
+// command for each migratebot button pressed and ignores everything else.
+// An error means a press could not be queued; the caller should tell Slack
+// it failed, so the user sees it and can press again.
+func (h *SlackInteractions) Take(ctx context.Context, cb goslack.InteractionCallback) error {
+	if cb.Type != goslack.InteractionTypeBlockActions {
+		return nil
+	}
+	log := h.Log.With("slack_team", cb.Team.ID, "slack_user", cb.User.ID, "channel", cb.Channel.ID)
 	for _, a := range cb.ActionCallback.BlockActions {
 		verb, ok := strings.CutPrefix(a.ActionID, "migrate:")
 		if !ok {
@@ -46,18 +65,16 @@ func (h *SlackInteractions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		key, err := bot.ParseServiceKey(a.Value)
 		if err != nil {
-			h.Log.WarnContext(r.Context(), "button without a migration", "action_id", a.ActionID, "value", a.Value)
+			log.WarnContext(ctx, "button without a migration", "action_id", a.ActionID, "value", a.Value)
 			continue
 		}
 		job := bot.Job{Kind: bot.JobCommand, Command: &bot.CommandRequest{
 			Team: cb.Team.ID, Channel: cb.Channel.ID, User: cb.User.ID, Text: verb, Service: key.Service,
 		}}
-		if err := h.Queue.Enqueue(r.Context(), job); err != nil {
-			h.Log.ErrorContext(r.Context(), "could not queue a button press", "err", err)
-			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
-			return
+		if err := h.Queue.Enqueue(ctx, job); err != nil {
+			return fmt.Errorf("queue button %s for %s: %w", a.ActionID, key, err)
 		}
-		h.Log.InfoContext(r.Context(), "button queued", "slack_user", cb.User.ID, "action_id", a.ActionID, "migration", key.String())
+		log.InfoContext(ctx, "button queued", "action_id", a.ActionID, "migration", key.String())
 	}
-	w.WriteHeader(http.StatusOK)
+	return nil
 }

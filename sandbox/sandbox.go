@@ -270,6 +270,15 @@ func (s *Sandbox) Close() {
 	}
 }
 
+// Secrets are the secrets the sandbox's bot runs with (the GitHub App's
+// key the emulator trusts, the webhook and Slack secrets), for tests that
+// run the real binary against the sandbox's emulators.
+func (s *Sandbox) Secrets() config.Secrets { return s.appOptions.Secrets }
+
+// TargetsURL is the base URL of the server answering the services' health
+// URLs (by Host header), for processes without the sandbox's prober.
+func (s *Sandbox) TargetsURL() string { return s.targets.URL }
+
 // NewReplica builds another replica of the bot on the same Redis, key
 // prefix, clock and emulators, as a second process would be: tests use it
 // to show what survives a restart and what several replicas do once.

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -38,6 +39,8 @@ type Config struct {
 	AccessKeyID, SecretAccessKey string
 	// Timeout bounds each call, retries included. Default 10s.
 	Timeout time.Duration
+	// Transport carries the calls (for metrics); nil keeps the SDK's.
+	Transport http.RoundTripper
 	// MaxBackoff caps the wait between two attempts of a call. Zero keeps
 	// the SDK's (20s, which with three attempts means jittered waits of up
 	// to 2s then 4s); tests set a few milliseconds.
@@ -90,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.BaseEndpoint != "" {
 		awsCfg.BaseEndpoint = awssdk.String(cfg.BaseEndpoint)
+	}
+	if cfg.Transport != nil {
+		awsCfg.HTTPClient = &http.Client{Transport: cfg.Transport}
 	}
 	awsCfg.Retryer = func() awssdk.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {

@@ -80,7 +80,8 @@ func New(cfg Config) (*Client, error) {
 	rc.Logger = nil
 	rc.CheckRetry = retryPolicy
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	retrying := onceTagger{next: &retryablehttp.RoundTripper{Client: rc}}
+	rc.Backoff = backoff
+	retrying := newETagCache(onceTagger{next: &retryablehttp.RoundTripper{Client: rc}}, 2000)
 
 	apps, err := ghinstallation.NewAppsTransport(retrying, cfg.AppID, cfg.PrivateKey)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -40,6 +41,12 @@ func (t onceTagger) RoundTrip(req *http.Request) (*http.Response, error) {
 // for repeatable requests, and for the others only what GitHub did not act
 // on.
 func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if err == nil && resp.StatusCode == http.StatusForbidden {
+		// A secondary rate limit (Retry-After) passes: wait and try
+		// again. A spent primary limit resets within the hour: waiting
+		// inside a job would be worse than failing it with the reset time.
+		return resp.Header.Get("Retry-After") != "" && ctx.Err() == nil, nil
+	}
 	if once, _ := ctx.Value(onceKey{}).(bool); !once {
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
@@ -51,6 +58,21 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 		return errors.As(err, &op) && op.Op == "dial", nil
 	}
 	return rateLimited(resp), nil
+}
+
+// maxRetryAfter is the longest GitHub may ask the bot to wait before a
+// retry; beyond it the call fails and the job says so.
+const maxRetryAfter = time.Minute
+
+// backoff waits what GitHub asks (Retry-After, on a 403 secondary rate
+// limit as on a 429 or 503), else doubles from min to max.
+func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			return min(time.Duration(s)*time.Second, maxRetryAfter)
+		}
+	}
+	return retryablehttp.DefaultBackoff(minWait, maxWait, attempt, resp)
 }
 
 // rateLimited says whether GitHub refused a request for its rate limits,

@@ -30,6 +30,26 @@ type Queue struct {
 	// Attempts is how many times a failing job is tried before it is
 	// dropped (and logged).
 	attempts int
+	// claimAfter is how long a job may sit read but unacknowledged before
+	// another replica takes it over: its reader crashed. It must be longer
+	// than any job runs (jobTimeout).
+	claimAfter time.Duration
+}
+
+// jobTimeout bounds one job, its retries included.
+const jobTimeout = 3 * time.Minute
+
+// DefaultClaimAfter is how long a crashed replica's jobs wait before
+// another replica takes them over.
+const DefaultClaimAfter = 5 * time.Minute
+
+// SetClaimAfter changes how long a crashed replica's jobs wait before
+// another replica takes them over. Shorter than a job may run, a slow job
+// would run twice: only tests go below DefaultClaimAfter.
+func (q *Queue) SetClaimAfter(d time.Duration) {
+	if d > 0 {
+		q.claimAfter = d
+	}
 }
 
 // NewQueue returns the queue; consumer names this replica.
@@ -43,7 +63,7 @@ func NewQueue(rdb goredis.UniversalClient, prefix, consumer string, log *slog.Lo
 	// The stream and the timers share a hash tag, so one script can move
 	// due timers into the stream on Redis Cluster too.
 	return &Queue{rdb: rdb, prefix: prefix, stream: prefix + ":{queue}:jobs", timers: prefix + ":{queue}:timers",
-		group: "workers", consumer: consumer, log: log, attempts: 3}
+		group: "workers", consumer: consumer, log: log, attempts: 3, claimAfter: DefaultClaimAfter}
 }
 
 // Enqueue adds a job.
@@ -106,8 +126,52 @@ func (q *Queue) Run(ctx context.Context, workers int, handle Handler) error {
 	for i := range workers {
 		wg.Go(func() { q.work(ctx, fmt.Sprintf("%s-%d", q.consumer, i), handle) })
 	}
+	wg.Go(func() { q.reclaim(ctx, q.consumer+"-claim", handle) })
 	wg.Wait()
 	return nil
+}
+
+// reclaim takes over, every so often, the jobs another replica read and
+// never acknowledged because it died mid-job, and runs them.
+func (q *Queue) reclaim(ctx context.Context, consumer string, handle Handler) {
+	every := max(time.Second, q.claimAfter/3)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := q.Claim(ctx, consumer, handle); err != nil && ctx.Err() == nil {
+			q.log.ErrorContext(ctx, "claim jobs of stopped replicas", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Claim runs the jobs left unacknowledged longer than the claim timeout
+// (their replica crashed), as consumer, and returns how many it ran.
+func (q *Queue) Claim(ctx context.Context, consumer string, handle Handler) (int, error) {
+	total := 0
+	start := "0-0"
+	for ctx.Err() == nil {
+		msgs, next, err := q.rdb.XAutoClaim(ctx, &goredis.XAutoClaimArgs{
+			Stream: q.stream, Group: q.group, Consumer: consumer, MinIdle: q.claimAfter, Start: start, Count: 10,
+		}).Result()
+		if err != nil {
+			return total, fmt.Errorf("claim jobs: %w", err)
+		}
+		for _, msg := range msgs {
+			q.log.WarnContext(ctx, "took over a job a stopped replica had started", "job", msg.ID)
+			q.runOne(ctx, msg, handle)
+			total++
+		}
+		if next == "0-0" || len(msgs) == 0 {
+			break
+		}
+		start = next
+	}
+	return total, nil
 }
 
 func (q *Queue) work(ctx context.Context, consumer string, handle Handler) {
@@ -163,7 +227,7 @@ func (q *Queue) take(ctx context.Context, consumer string, block time.Duration, 
 func (q *Queue) runOne(ctx context.Context, msg goredis.XMessage, handle Handler) {
 	// The job runs to the end even if the worker is told to stop: a half-run
 	// job is worse than a late shutdown.
-	jobCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+	jobCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
 	defer cancel()
 	var job bot.Job
 	raw, _ := msg.Values["job"].(string)

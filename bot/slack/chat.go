@@ -23,9 +23,10 @@ type Chat struct {
 var _ bot.Chat = (*Chat)(nil)
 
 // New returns a Chat posting with the bot token. apiURL is Slack's Web API
-// base ("" for https://slack.com/api/); timeout bounds each call.
-func New(token, apiURL string, timeout time.Duration) *Chat {
-	opts := []goslack.Option{goslack.OptionHTTPClient(&http.Client{Timeout: timeout})}
+// base ("" for https://slack.com/api/); timeout bounds each call; transport
+// carries the calls (nil: Go's default), for metrics.
+func New(token, apiURL string, timeout time.Duration, transport http.RoundTripper) *Chat {
+	opts := []goslack.Option{goslack.OptionHTTPClient(&http.Client{Timeout: timeout, Transport: transport})}
 	if apiURL != "" {
 		opts = append(opts, goslack.OptionAPIURL(apiURL))
 	}

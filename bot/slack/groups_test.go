@@ -17,7 +17,7 @@ func TestGroupMembers(t *testing.T) {
 	emu := slackemu.New(slackemu.Options{BotToken: token})
 	t.Cleanup(emu.Close)
 	emu.AddUserGroup("S0APPROVERS", "change-approvers", "U0ALICE", "U0BOB")
-	chat := New(token, emu.APIURL(), 5*time.Second)
+	chat := New(token, emu.APIURL(), 5*time.Second, nil)
 	ctx := context.Background()
 
 	got, err := chat.GroupMembers(ctx, "S0APPROVERS")
@@ -40,7 +40,7 @@ func TestUserName(t *testing.T) {
 	emu := slackemu.New(slackemu.Options{BotToken: token})
 	t.Cleanup(emu.Close)
 	emu.AddUser("U0CAROL", "carol")
-	chat := New(token, emu.APIURL(), 5*time.Second)
+	chat := New(token, emu.APIURL(), 5*time.Second, nil)
 	ctx := context.Background()
 	if got, err := chat.UserName(ctx, "U0CAROL"); err != nil || got != "carol" {
 		t.Errorf("UserName(U0CAROL) = %q, %v; want carol", got, err)

@@ -6,6 +6,7 @@
 //	                                     run the bot against emulators, from a script or the terminal
 //	migratebot plan --config FILE --service S --step STEP [--repo DIR]
 //	                                     print the diff a step would make on a local checkout
+//	migratebot setup --url https://HOST  print the GitHub App and Slack app manifests to create the apps
 //	migratebot version
 package main
 
@@ -23,8 +24,6 @@ import (
 	"time"
 	_ "time/tzdata" // change windows name time zones; the image has no zoneinfo
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/migratebot/migratebot/app"
 	"github.com/migratebot/migratebot/config"
 )
@@ -35,6 +34,7 @@ var version = "dev"
 const usage = `usage:
   migratebot serve --config FILE
   migratebot sandbox [--script FILE] [--json] [--tickets github|jira|servicenow]
+  migratebot setup --url https://HOST [--org ORG] [--socket] [--name NAME] [--github https://GHE-HOST]
   migratebot plan --config FILE --service S --step dns-source|point-traffic|ttl|decommission|bump:N|rollback:N [--repo DIR]
   migratebot version`
 
@@ -58,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runSandbox(ctx, args[1:], stdin, stdout, stderr)
 	case "plan":
 		return runPlan(ctx, args[1:], stdout, stderr)
+	case "setup":
+		return runSetup(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "migratebot", version)
 		return nil
@@ -83,22 +85,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := config.LoadSecrets(os.Getenv)
+	secrets, err := config.LoadSecrets(os.Getenv, cfg.Slack.Mode)
 	if err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	redisURL := cfg.Redis.URL
-	if env := os.Getenv("REDIS_URL"); env != "" {
-		redisURL = env
-	}
-	if redisURL == "" {
-		return errors.New("no Redis: set redis.url in the config or REDIS_URL")
-	}
-	opt, err := goredis.ParseURL(redisURL)
+	rdb, err := app.OpenRedis(cfg.Redis, os.Getenv("REDIS_URL"), secrets.RedisPassword)
 	if err != nil {
-		return fmt.Errorf("redis url: %w", err)
+		return err
 	}
-	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
 	host, _ := os.Hostname()
 	bot, err := app.New(ctx, app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
@@ -114,6 +108,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopWork()
 	go func() { workersDone <- bot.RunWorkers(workCtx) }()
 	go bot.RunTimers(workCtx)
+	socketErr := make(chan error, 1)
+	if bot.Socket != nil {
+		// Slack over Socket Mode: it stops taking commands at SIGTERM, as
+		// the HTTP server does; a refused token stops the bot.
+		go func() { socketErr <- bot.Socket.Run(ctx) }()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ListenAndServe() }()
 	log.Info("migratebot serving", "addr", cfg.Listen, "version", version, "workers", cfg.Workers)
@@ -123,6 +123,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		stopWork()
 		<-workersDone
 		return fmt.Errorf("http: %w", err)
+	case err := <-socketErr:
+		if err != nil {
+			stopWork()
+			<-workersDone
+			return fmt.Errorf("slack socket mode: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	// SIGTERM: stop taking requests, then let the workers finish the jobs in hand.

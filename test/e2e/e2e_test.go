@@ -4,19 +4,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/internal/redistest"
+	"github.com/migratebot/migratebot/internal/testkit"
 	"github.com/migratebot/migratebot/sandbox"
 	"github.com/migratebot/migratebot/test/awsemu"
 	"github.com/migratebot/migratebot/test/slackemu"
@@ -29,29 +28,11 @@ const searchFile = "dns/kprod/search.yaml"
 
 var searchKey = bot.ServiceKey{Env: "kprod", Service: "search"}
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      *testing.T
 	sb     *sandbox.Sandbox
 	prefix string
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	line   int
 }
 
@@ -71,7 +52,7 @@ func newHarnessWith(t *testing.T, configure func(*config.Config)) *harness {
 // logs are the harness's own).
 func newHarnessOpts(t *testing.T, o sandbox.Options) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	prefix := redistest.Prefix(t)
 	o.RedisURL = "redis://" + redistest.Shared().Addr
 	o.KeyPrefix = prefix
@@ -186,18 +167,6 @@ func countKind(evs []sandbox.Event, kind, action string) int {
 		}
 	}
 	return n
-}
-
-// waitFor polls cond until it holds or the limit passes.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func threadMessages(msgs []slackemu.Message, thread string) []slackemu.Message {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/testkit"
 )
 
 // TestConcurrentBumpsOpenOnePR: many users bump the same migration at once,
@@ -45,7 +46,7 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- h.sb.App().Queue.Run(ctx, 8, h.sb.App().Engine.Handle) }()
 	// n-1 refusals to alice alone, and the step message in the thread.
-	waitFor(t, 30*time.Second, "every command answered", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "every command answered", func() bool {
 		eph, posts := 0, 0
 		for _, m := range slack.Messages()[before:] {
 			if m.Ephemeral {

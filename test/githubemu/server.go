@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -227,6 +229,8 @@ type call struct {
 	actor  string        // login acting: the bot for installation tokens
 	repo   *repo         // for routes under /repos/{owner}/{repo}
 	header http.Header   // extra response headers, e.g. Link
+	// rateKey is the rate-limit bucket the call was charged to.
+	rateKey string
 }
 
 func (c *call) param(name string) string { return c.params[name] }
@@ -306,7 +310,35 @@ func (s *Server) dispatch(r *http.Request, rt *route, params map[string]string) 
 	c := &call{r: r, body: body, params: params, query: r.URL.Query(), header: header}
 	status, out, err := s.handleLocked(c, rt, header)
 	s.flush()
-	return s.encode(header, status, out, err)
+	status, header, b := s.encode(header, status, out, err)
+	if r.Method == http.MethodGet && status == http.StatusOK {
+		// Conditional requests, as GitHub answers them: an ETag on every
+		// 200, and 304 with no body for a matching If-None-Match, which
+		// does not count against the rate limit.
+		sum := sha256.Sum256(b)
+		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		header.Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {
+			s.refundRate(c.rateKey, header)
+			header.Del("Content-Type")
+			return http.StatusNotModified, header, nil
+		}
+	}
+	return status, header, b
+}
+
+// refundRate takes back the charge of a call that GitHub would not count.
+func (s *Server) refundRate(key string, header http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.rates[key]
+	if key == "" || w == nil || w.used == 0 {
+		return
+	}
+	w.used--
+	used := min(w.used, rateLimit)
+	header.Set("X-RateLimit-Remaining", strconv.Itoa(rateLimit-used))
+	header.Set("X-RateLimit-Used", strconv.Itoa(used))
 }
 
 func (s *Server) handleLocked(c *call, rt *route, header http.Header) (int, any, error) {
@@ -317,6 +349,7 @@ func (s *Server) handleLocked(c *call, rt *route, header http.Header) (int, any,
 	var limited error
 	if authErr == nil {
 		limited = s.countRateLocked(rateKey, header)
+		c.rateKey = rateKey
 	}
 	if f := s.failures[rt.name()]; f != nil {
 		f.count--

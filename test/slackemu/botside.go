@@ -27,15 +27,20 @@ import (
 // records nothing; a JSON body (slack.Msg shape) is a message, ephemeral to
 // userID unless response_type is "in_channel"; any other 200 body is shown to
 // userID as ephemeral text. Non-200 answers record nothing.
+//
+// In Socket Mode the same fields go, as a JSON object of strings, in a
+// "slash_commands" envelope; the Response is 200 with the ack's payload as
+// its body, recorded as a JSON answer would be. An envelope not acked within
+// BotTimeout is an error.
 func (s *Server) SlashCommand(userID, channelID, command, text string) (Response, error) {
 	s.mu.Lock()
-	target := s.commandURL
+	target, socket := s.commandURL, s.opts.SocketMode
 	u, uok := s.users[userID]
 	ch, cok := s.channels[channelID]
-	if target == "" || !uok || !cok {
+	if (target == "" && !socket) || !uok || !cok {
 		s.mu.Unlock()
 		switch {
-		case target == "":
+		case target == "" && !socket:
 			return Response{}, errors.New("slackemu: no command URL set")
 		case !uok:
 			return Response{}, fmt.Errorf("slackemu: unknown user %q", userID)
@@ -61,7 +66,17 @@ func (s *Server) SlashCommand(userID, channelID, command, text string) (Response
 	}
 	s.mu.Unlock()
 
-	resp, err := s.send(target, []byte(form.Encode()))
+	var resp Response
+	var err error
+	if socket {
+		fields := make(map[string]string, len(form))
+		for k := range form {
+			fields[k] = form.Get(k)
+		}
+		resp, err = s.deliver("slash_commands", fields, true)
+	} else {
+		resp, err = s.send(target, []byte(form.Encode()))
+	}
 	if err != nil || resp.Status != http.StatusOK || len(bytes.TrimSpace(resp.Body)) == 0 {
 		return resp, err
 	}
@@ -87,9 +102,13 @@ func (s *Server) SlashCommand(userID, channelID, command, text string) (Response
 //
 // As Slack does, the payload has no "message" when the message is ephemeral:
 // Slack does not keep ephemeral messages. The container still identifies it.
+//
+// In Socket Mode the payload goes in an "interactive" envelope instead; the
+// Response is 200 with the ack's payload, if any. An envelope not acked
+// within BotTimeout is an error.
 func (s *Server) Click(userID, actionID string) (Response, error) {
 	s.mu.Lock()
-	target := s.interactionURL
+	target, socket := s.interactionURL, s.opts.SocketMode
 	u, uok := s.users[userID]
 	var m *message
 	var btn button
@@ -101,10 +120,10 @@ func (s *Server) Click(userID, actionID string) (Response, error) {
 			m, btn = cand, b
 		}
 	}
-	if target == "" || !uok || m == nil {
+	if (target == "" && !socket) || !uok || m == nil {
 		s.mu.Unlock()
 		switch {
-		case target == "":
+		case target == "" && !socket:
 			return Response{}, errors.New("slackemu: no interaction URL set")
 		case !uok:
 			return Response{}, fmt.Errorf("slackemu: unknown user %q", userID)
@@ -158,6 +177,10 @@ func (s *Server) Click(userID, actionID string) (Response, error) {
 	}
 	s.mu.Unlock()
 
+	if socket {
+		// Slack takes no response payload for block_actions.
+		return s.deliver("interactive", payload, false)
+	}
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return Response{}, err

@@ -8,6 +8,10 @@
 //   - Slack's side of slash commands and interactivity: SlashCommand and Click
 //     POST signed requests to the bot, as Slack does, and the response_url they
 //     hand out points back at the emulator.
+//   - With Options.SocketMode, Slack's Socket Mode instead: apps.connections.open
+//     hands the bot (slack-go's socketmode client, with the app-level token)
+//     a websocket, and SlashCommand and Click deliver envelopes over it and
+//     wait for their acks. See socket.go.
 //
 // The Web API is served by slack-go's own test server (slacktest). The
 // emulator's handlers are registered through slacktest's Binder mechanism; its
@@ -48,9 +52,17 @@ type Options struct {
 	// X-Slack-Request-Timestamp holding <ts>.
 	SigningSecret string
 	// BotToken is the xoxb- token the bot must send (Authorization: Bearer,
-	// or the token form field). A missing token gets not_authed, any other
-	// token invalid_auth.
+	// or the token form field). A missing token gets not_authed, the app
+	// token not_allowed_token_type, any other token invalid_auth.
 	BotToken string
+	// AppToken is the app-level (xapp-) token apps.connections.open
+	// requires. A missing token gets not_authed, the bot token
+	// not_allowed_token_type, any other token invalid_auth.
+	AppToken string
+	// SocketMode makes SlashCommand and Click deliver through the bot's
+	// Socket Mode connection instead of POSTing to CommandURL and
+	// InteractionURL, as Slack does for an app with Socket Mode on.
+	SocketMode bool
 	// TeamID and TeamDomain name the workspace. Defaults "T0EMU" and "emu".
 	TeamID, TeamDomain string
 	// TeamName is what auth.test reports as the team. Defaults to TeamDomain.
@@ -78,7 +90,9 @@ type Options struct {
 	// Default: a free port on 127.0.0.1.
 	Addr string
 	// BotTimeout is how long SlashCommand and Click wait for the bot to
-	// answer. Slack gives up after 3 seconds, which is the default.
+	// answer, or in Socket Mode to ack (and, if the bot is still connecting,
+	// for its connection). Slack gives up after 3 seconds, which is the
+	// default.
 	BotTimeout time.Duration
 }
 
@@ -143,6 +157,7 @@ type Server struct {
 	failures       map[string][]*failure
 	hooks          map[string]*hook // response URLs, by path
 	changed        chan struct{}    // closed and replaced on every change
+	sock           socketState
 }
 
 type user struct {
@@ -212,6 +227,11 @@ func New(opts Options) *Server {
 		failures:       map[string][]*failure{},
 		hooks:          map[string]*hook{},
 		changed:        make(chan struct{}),
+		sock: socketState{
+			tickets: map[string]bool{},
+			acks:    map[string]chan json.RawMessage{},
+			changed: make(chan struct{}),
+		},
 	}
 	s.addUser(&user{id: opts.BotUserID, name: opts.BotName, isBot: true})
 
@@ -250,8 +270,9 @@ func New(opts Options) *Server {
 // APIURL is what to pass to slack.OptionAPIURL. It ends in "/".
 func (s *Server) APIURL() string { return s.baseURL + "/" }
 
-// Close stops the emulator.
+// Close stops the emulator. It closes Socket Mode connections too.
 func (s *Server) Close() {
+	s.closeSockets()
 	s.front.Close()
 	s.st.Stop()
 	if t, ok := s.proxy.Transport.(*http.Transport); ok {

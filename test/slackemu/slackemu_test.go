@@ -34,8 +34,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture with edit applied to the Options.
+func newFixtureWith(t *testing.T, edit func(*Options)) *fixture {
+	t.Helper()
 	f := &fixture{}
-	f.emu = New(Options{
+	opts := Options{
 		SigningSecret: testSecret,
 		BotToken:      testToken,
 		TeamID:        "T0ACME",
@@ -49,7 +55,11 @@ func newFixture(t *testing.T) *fixture {
 			defer f.mu.Unlock()
 			f.events = append(f.events, e)
 		},
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	f.emu = New(opts)
 	t.Cleanup(f.emu.Close)
 	f.emu.AddUser("U0ALICE", "alice")
 	f.emu.AddUser("U0BOB", "bob")

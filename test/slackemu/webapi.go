@@ -42,12 +42,17 @@ func (s *Server) bind(c slacktest.Customize) {
 	})
 }
 
-// serveFront is the emulator's own front handler: response URLs are served
-// here; every Web API call is counted, subjected to FailNext and the token
-// check, then proxied to slacktest.
+// serveFront is the emulator's own front handler: response URLs and Socket
+// Mode websockets are served here; every Web API call is counted, subjected
+// to FailNext and the token check, then answered here (apps.connections.open)
+// or proxied to slacktest.
 func (s *Server) serveFront(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/commands/") || strings.HasPrefix(r.URL.Path, "/actions/") {
 		s.serveResponseURL(w, r)
+		return
+	}
+	if r.URL.Path == "/link/" {
+		s.serveSocket(w, r)
 		return
 	}
 	method := strings.TrimPrefix(r.URL.Path, "/")
@@ -80,6 +85,12 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request) {
 	switch tok := token(r, params); {
 	case tok == "":
 		writeJSON(w, http.StatusOK, apiErr("not_authed"))
+		return
+	case method == "apps.connections.open":
+		s.appsConnectionsOpen(w, tok)
+		return
+	case s.opts.AppToken != "" && tok == s.opts.AppToken:
+		writeJSON(w, http.StatusOK, apiErr("not_allowed_token_type"))
 		return
 	case tok != s.opts.BotToken:
 		writeJSON(w, http.StatusOK, apiErr("invalid_auth"))
