@@ -152,6 +152,12 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	redisAddr := redistest.Shared().Addr
+	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.FlushAll(ctx).Err(); err != nil { // serve's keys have no per-test prefix
+		t.Fatal(err)
+	}
+	store := redisstore.New(rdb, "mb") // serve's key prefix
 	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: "redis://" + redisAddr, KeyPrefix: "emulators-only"})
 	if err != nil {
 		t.Fatal(err)
@@ -163,9 +169,6 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 		startReplica(t, bin, "r1", sb, redisAddr),
 		startReplica(t, bin, "r2", sb, redisAddr),
 	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	store := redisstore.New(rdb, "mb") // serve's key prefix
 	gh, slack := sb.GitHub(), sb.Slack()
 	alice := sb.UserID("alice")
 
@@ -329,5 +332,54 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 	}
 	if notes != 1 {
 		t.Errorf("carol's approval is noted %d times on the tickets, want once", notes)
+	}
+}
+
+// TestSIGTERMDrains: a replica told to stop while it runs a job stops
+// taking requests, finishes the job, acknowledges it, and exits cleanly.
+func TestSIGTERMDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ctx := context.Background()
+	redisAddr := redistest.Shared().Addr
+	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.FlushAll(ctx).Err(); err != nil { // serve's keys have no per-test prefix
+		t.Fatal(err)
+	}
+	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: "redis://" + redisAddr, KeyPrefix: "emulators-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	r := startReplica(t, buildBinary(t), "r0", sb, redisAddr)
+	sb.GitHub().SetLatency(300 * time.Millisecond) // the start takes a few seconds
+	sb.Slack().SetBotURLs(r.url+"/slack/commands", r.url+"/slack/interactions")
+	if resp, err := sb.Slack().SlashCommand(sb.UserID("alice"), "C0MIGRATE", "/migrate", "start search"); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	stream := "mb:{queue}:jobs"
+	testkit.WaitFor(t, 10*time.Second, "the job in hand", func() bool {
+		p, err := rdb.XPending(ctx, stream, "workers").Result()
+		return err == nil && p.Count == 1
+	})
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the replica did not exit after SIGTERM")
+	}
+	if code := r.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0:\n%s", code, r.logs)
+	}
+	m, err := redisstore.New(rdb, "mb").Load(ctx, bot.ServiceKey{Env: "kprod", Service: "search"})
+	if err != nil || m.Thread.TS == "" {
+		t.Errorf("the job in hand was not finished: %+v %v", m, err)
+	}
+	if p, err := rdb.XPending(ctx, stream, "workers").Result(); err != nil || p.Count != 0 {
+		t.Errorf("left unacknowledged: %+v %v", p, err)
 	}
 }
