@@ -53,9 +53,14 @@ func (e *Engine) advance(ctx context.Context, req CommandRequest, key ServiceKey
 		if err != nil {
 			return err
 		}
+		base := e.prefetchBase(ctx, env.EnvConfigRepo, env.BaseBranch)
 		plan, err := p.step(ctx, step, target)
 		if err != nil {
+			base()
 			return err
+		}
+		if b := base(); plan.Repo == env.EnvConfigRepo {
+			plan.Base = b
 		}
 		if step.Kind == config.StepWeights && plan.To != WeightsForNew(target) {
 			return fmt.Errorf("planned weights %s, want new %d", plan.To, target)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/migratebot/migratebot/config"
@@ -428,16 +429,41 @@ func (e *Engine) save(ctx context.Context, m *Migration) error {
 
 // reader reads files on the base branch through the repo host.
 func (e *Engine) reader(env *config.Environment) FileReader {
-	return func(ctx context.Context, repo, path string) ([]byte, bool, error) {
-		b, err := e.repos.ReadFile(ctx, repo, env.BaseBranch, path)
-		if errors.Is(err, ErrNotFound) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		return b, true, nil
+	// One command reads each file once, however many times it plans.
+	type read struct {
+		b  []byte
+		ok bool
 	}
+	var mu sync.Mutex
+	seen := map[string]read{}
+	return func(ctx context.Context, repo, path string) ([]byte, bool, error) {
+		mu.Lock()
+		r, hit := seen[repo+"\x00"+path]
+		mu.Unlock()
+		if hit {
+			return r.b, r.ok, nil
+		}
+		b, ok, err := e.readFile(ctx, env, repo, path)
+		if err == nil {
+			mu.Lock()
+			seen[repo+"\x00"+path] = read{b, ok}
+			mu.Unlock()
+		}
+		return b, ok, err
+	}
+}
+
+// readFile reads a file on the environment's base branch; a missing file
+// is not an error.
+func (e *Engine) readFile(ctx context.Context, env *config.Environment, repo, path string) ([]byte, bool, error) {
+	b, err := e.repos.ReadFile(ctx, repo, env.BaseBranch, path)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
 }
 
 func (e *Engine) planner(key ServiceKey, read FileReader) (*planner, error) {
@@ -462,13 +488,6 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	if m.Open != nil && m.Open.Step == stepID {
 		c.MessageTS = m.Open.MessageTS
 	}
-	owners, err := e.codeOwners(ctx, c.Repo, env.BaseBranch, plan.Paths())
-	if err != nil {
-		// Reviewers are asked for on a best-effort basis: the configured
-		// approvers still are, and GitHub's own CODEOWNERS rule applies.
-		e.log.WarnContext(ctx, "could not read CODEOWNERS", "migration", m.ID, "repo", c.Repo, "err", err)
-	}
-	c.Owners = owners
 	m.Open = c
 	if err := e.save(ctx, m); err != nil {
 		return err
@@ -491,6 +510,7 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	if err := e.store.IndexPR(ctx, c.Repo, c.Number, m.Key); err != nil {
 		return fmt.Errorf("index PR #%d: %w", pr.Number, err)
 	}
+	e.decorate(ctx, m, c, env, spec, plan)
 	if e.tickets[m.Key.Env] != nil && c.Ticket == nil {
 		// Filed in the background: the PR does not wait for the ticket
 		// system, and a system that is down delays nothing.
@@ -506,4 +526,38 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	}
 	e.refreshPlan(ctx, m)
 	return nil
+}
+
+// decorate labels a new PR and asks its reviewers: the environment's and
+// the code owners of the files it changes, read now that the PR is open
+// (the PR does not wait for them). A failure is logged: the PR stands.
+func (e *Engine) decorate(ctx context.Context, m *Migration, c *Change, env *config.Environment, spec ChangeSpec, plan Plan) {
+	owners, err := e.codeOwners(ctx, c.Repo, env.BaseBranch, plan.Paths())
+	if err != nil {
+		// The configured approvers are still asked, and GitHub's own
+		// CODEOWNERS rule applies.
+		e.log.WarnContext(ctx, "could not read CODEOWNERS", "migration", m.ID, "repo", c.Repo, "err", err)
+	}
+	c.Owners = owners
+	users, teams := reviewersOf(env, c.Repo, owners)
+	if err := e.repos.Decorate(ctx, c.Repo, c.Number, spec.Labels, users, teams); err != nil {
+		e.log.WarnContext(ctx, "could not label the PR or ask its reviewers", "migration", m.ID, "pr", c.Number, "err", err)
+	}
+}
+
+// prefetchBase reads a repo's base branch while the step is planned, since
+// the two reads do not depend on each other; wait returns it, or nil (the
+// adapter then reads it itself).
+func (e *Engine) prefetchBase(ctx context.Context, repo, branch string) (wait func() *BaseCommit) {
+	ch := make(chan *BaseCommit, 1)
+	go func() {
+		b, err := e.repos.Base(ctx, repo, branch)
+		if err != nil {
+			e.log.WarnContext(ctx, "could not read the base branch ahead", "repo", repo, "err", err)
+			ch <- nil
+			return
+		}
+		ch <- &b
+	}()
+	return func() *BaseCommit { return <-ch }
 }

@@ -60,11 +60,20 @@ type Store interface {
 	LastUsed(ctx context.Context, team, channel, user string) (ServiceKey, error)
 }
 
+// BaseCommit is the head of a base branch: the commit a change's commit
+// goes on, and its tree.
+type BaseCommit struct {
+	SHA, Tree string
+}
+
 // ChangeSpec is a change to write as one commit on one branch and one PR.
 type ChangeSpec struct {
 	Repo       string // owner/name
 	BaseBranch string
-	Branch     string
+	// Base is the base branch's head when already read (alongside the
+	// files, to save a call in sequence); nil reads it.
+	Base   *BaseCommit
+	Branch string
 	// Files maps a path to its whole new content; Delete lists paths to
 	// remove.
 	Files         map[string][]byte
@@ -89,9 +98,15 @@ type PullRequest struct {
 type Repos interface {
 	// ReadFile returns a file's content at ref, or an error wrapping ErrNotFound.
 	ReadFile(ctx context.Context, repo, ref, path string) ([]byte, error)
-	// OpenChange writes spec as one commit on spec.Branch and opens its PR.
-	// It is idempotent: an open PR for the branch is returned, not duplicated.
+	// Base reads the head of a branch.
+	Base(ctx context.Context, repo, branch string) (BaseCommit, error)
+	// OpenChange writes spec as one commit on spec.Branch and opens its PR,
+	// without labels or reviewers (Decorate adds them). It is idempotent:
+	// an open PR for the branch is returned, not duplicated.
 	OpenChange(ctx context.Context, spec ChangeSpec) (PullRequest, error)
+	// Decorate labels a PR and requests its reviewers (users, and teams by
+	// slug). The PR stands without them.
+	Decorate(ctx context.Context, repo string, number int, labels, reviewers, teams []string) error
 	// ClosePR closes a PR with a comment saying why and deletes its branch.
 	// Closing a closed PR is not an error.
 	ClosePR(ctx context.Context, repo string, number int, branch, comment string) error

@@ -46,7 +46,11 @@ func (e *Engine) openRollback(ctx context.Context, m *Migration, target int64, u
 	if err != nil {
 		return err
 	}
+	base := e.prefetchBase(ctx, p.env.EnvConfigRepo, p.env.BaseBranch)
 	plan, err := p.setWeights(ctx, target)
+	if b := base(); err == nil && plan.Repo == p.env.EnvConfigRepo {
+		plan.Base = b
+	}
 	if err != nil {
 		return err
 	}

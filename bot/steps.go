@@ -32,6 +32,8 @@ type Plan struct {
 	Title, What, Why string
 	// To is the weights after the change (unchanged for non-weight steps).
 	To Weights
+	// Base is Repo's base branch head, when read alongside the plan.
+	Base *BaseCommit
 }
 
 // Paths lists the files a plan writes or deletes, sorted.

@@ -257,7 +257,7 @@ func (e *Engine) changeSpec(m *Migration, c *Change, plan Plan, env *config.Envi
 		labels = append(labels, "dns-weights")
 	}
 	spec := ChangeSpec{
-		Repo: c.Repo, BaseBranch: env.BaseBranch, Branch: c.Branch, Files: plan.Files, Delete: plan.Delete,
+		Repo: c.Repo, BaseBranch: env.BaseBranch, Base: plan.Base, Branch: c.Branch, Files: plan.Files, Delete: plan.Delete,
 		CommitMessage: render("commit_message.tmpl"), Title: render("pr_title.tmpl"), Body: render("pr_body.md.tmpl"),
 		Labels: labels,
 	}

@@ -182,15 +182,15 @@ func (c *Client) OpenChange(ctx context.Context, spec bot.ChangeSpec) (bot.PullR
 	if err != nil {
 		return bot.PullRequest{}, err
 	}
-	if pr, ok, err := c.findOpenPR(ctx, client, owner, name, spec.Branch); err != nil || ok {
-		return pr, err
+	base := spec.Base
+	if base == nil {
+		b, err := c.readBase(ctx, client, owner, name, spec.Repo, spec.BaseBranch)
+		if err != nil {
+			return bot.PullRequest{}, err
+		}
+		base = &b
 	}
-	branch, _, err := client.Repositories.GetBranch(ctx, owner, name, spec.BaseBranch, 1)
-	if err != nil {
-		return bot.PullRequest{}, fmt.Errorf("read branch %s of %s: %w", spec.BaseBranch, spec.Repo, err)
-	}
-	baseSHA := branch.GetCommit().GetSHA()
-	baseTree := branch.GetCommit().GetCommit().GetTree().GetSHA()
+	baseSHA, baseTree := base.SHA, base.Tree
 
 	entries := make([]*gh.TreeEntry, 0, len(spec.Files)+len(spec.Delete))
 	// Sorted so the same change always makes the same tree request.
@@ -219,8 +219,13 @@ func (c *Client) OpenChange(ctx context.Context, spec bot.ChangeSpec) (bot.PullR
 	ref := "refs/heads/" + spec.Branch
 	_, _, err = client.Git.CreateRef(ctx, owner, name, gh.CreateRef{Ref: ref, SHA: commit.GetSHA()})
 	if isStatus(err, http.StatusUnprocessableEntity) {
-		// The branch is left from an earlier run of this step (a crash, or a
-		// closed PR): it is the bot's own, so point it at the new commit.
+		// The branch is left from an earlier run of this step. With its PR
+		// open (a crash after opening it), that PR is the step's: the
+		// branch stays as it is. Otherwise (a closed PR, a crash before
+		// it) it is the bot's own, so point it at the new commit.
+		if pr, ok, findErr := c.findOpenPR(ctx, client, owner, name, spec.Branch); findErr != nil || ok {
+			return pr, findErr
+		}
 		_, _, err = client.Git.UpdateRef(ctx, owner, name, "heads/"+spec.Branch, gh.UpdateRef{SHA: commit.GetSHA(), Force: gh.Ptr(true)})
 	}
 	if err != nil {
@@ -239,24 +244,45 @@ func (c *Client) OpenChange(ctx context.Context, spec bot.ChangeSpec) (bot.PullR
 	if err != nil {
 		return bot.PullRequest{}, fmt.Errorf("open PR on %s: %w", spec.Repo, err)
 	}
-	pr := bot.PullRequest{Number: created.GetNumber(), URL: created.GetHTMLURL()}
-	c.decorate(ctx, client, owner, name, pr.Number, spec)
-	return pr, nil
+	return bot.PullRequest{Number: created.GetNumber(), URL: created.GetHTMLURL()}, nil
 }
 
-// decorate adds labels and requests reviewers. The PR stands without them, so
-// a failure is logged for a person to fix rather than failing the step.
-func (c *Client) decorate(ctx context.Context, client *gh.Client, owner, name string, number int, spec bot.ChangeSpec) {
-	if len(spec.Labels) > 0 {
-		if _, _, err := client.Issues.AddLabelsToIssue(ctx, owner, name, number, spec.Labels); err != nil {
-			c.log.WarnContext(ctx, "could not label the PR", "repo", spec.Repo, "pr", number, "err", err)
+// Base implements bot.Repos.
+func (c *Client) Base(ctx context.Context, repo, branch string) (bot.BaseCommit, error) {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return bot.BaseCommit{}, err
+	}
+	return c.readBase(ctx, client, owner, name, repo, branch)
+}
+
+func (c *Client) readBase(ctx context.Context, client *gh.Client, owner, name, repo, branch string) (bot.BaseCommit, error) {
+	b, _, err := client.Repositories.GetBranch(ctx, owner, name, branch, 1)
+	if err != nil {
+		return bot.BaseCommit{}, fmt.Errorf("read branch %s of %s: %w", branch, repo, err)
+	}
+	return bot.BaseCommit{SHA: b.GetCommit().GetSHA(), Tree: b.GetCommit().GetCommit().GetTree().GetSHA()}, nil
+}
+
+// Decorate implements bot.Repos: labels, then reviewers, each tried even
+// if the other fails.
+func (c *Client) Decorate(ctx context.Context, repo string, number int, labels, reviewers, teams []string) error {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if len(labels) > 0 {
+		if _, _, err := client.Issues.AddLabelsToIssue(ctx, owner, name, number, labels); err != nil {
+			errs = append(errs, fmt.Errorf("label PR #%d on %s: %w", number, repo, err))
 		}
 	}
-	if len(spec.Reviewers) > 0 || len(spec.TeamReviewers) > 0 {
-		if _, _, err := client.PullRequests.RequestReviewers(ctx, owner, name, number, gh.ReviewersRequest{Reviewers: spec.Reviewers, TeamReviewers: spec.TeamReviewers}); err != nil {
-			c.log.WarnContext(ctx, "could not request reviewers", "repo", spec.Repo, "pr", number, "err", err)
+	if len(reviewers) > 0 || len(teams) > 0 {
+		if _, _, err := client.PullRequests.RequestReviewers(ctx, owner, name, number, gh.ReviewersRequest{Reviewers: reviewers, TeamReviewers: teams}); err != nil {
+			errs = append(errs, fmt.Errorf("request reviewers on PR #%d on %s: %w", number, repo, err))
 		}
 	}
+	return errors.Join(errs...)
 }
 
 func (c *Client) findOpenPR(ctx context.Context, client *gh.Client, owner, name, branch string) (bot.PullRequest, bool, error) {

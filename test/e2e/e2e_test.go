@@ -29,7 +29,7 @@ const searchFile = "dns/kprod/search.yaml"
 var searchKey = bot.ServiceKey{Env: "kprod", Service: "search"}
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	sb     *sandbox.Sandbox
 	prefix string
 	logs   *testkit.Buffer
@@ -37,20 +37,20 @@ type harness struct {
 }
 
 // newHarness starts the bot on the package's real redis-server.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	return newHarnessWith(t, nil)
 }
 
 // newHarnessWith starts the bot with a changed sandbox config.
-func newHarnessWith(t *testing.T, configure func(*config.Config)) *harness {
+func newHarnessWith(t testing.TB, configure func(*config.Config)) *harness {
 	t.Helper()
 	return newHarnessOpts(t, sandbox.Options{Configure: configure})
 }
 
 // newHarnessOpts starts the bot with sandbox options (Redis, key prefix and
 // logs are the harness's own).
-func newHarnessOpts(t *testing.T, o sandbox.Options) *harness {
+func newHarnessOpts(t testing.TB, o sandbox.Options) *harness {
 	t.Helper()
 	logs := &testkit.Buffer{}
 	prefix := redistest.Prefix(t)

@@ -92,6 +92,8 @@ type Call struct {
 	// Path is the path requested, without the "/api/v3" prefix.
 	Path   string
 	Status int
+	// Start is when the request arrived, End when it was answered.
+	Start, End time.Time
 }
 
 type failure struct {
@@ -261,6 +263,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(p, "/api/v3"); ok && (rest == "" || rest[0] == '/') {
 		p = rest
 	}
+	start := time.Now()
 	rt, params := s.router.match(r.Method, p)
 
 	s.mu.Lock()
@@ -273,7 +276,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	status, header, body := s.dispatch(r, rt, params)
 
 	s.mu.Lock()
-	c := Call{Method: r.Method, Path: p, Status: status}
+	c := Call{Method: r.Method, Path: p, Status: status, Start: start, End: time.Now()}
 	if rt != nil {
 		c.Route = rt.name()
 	}
