@@ -1,6 +1,7 @@
-// Package handlers is migratebot's HTTP edge: Slack slash commands and
-// interactions, GitHub webhooks, and the health endpoints. Handlers verify,
-// decode, queue and answer; the work happens in the workers.
+// Package handlers is migratebot's edge: Slack slash commands and
+// interactions (over HTTP, or Socket Mode in slack_socket.go), GitHub
+// webhooks, and the health and metrics endpoints. Handlers verify, decode,
+// queue and answer; the work happens in the workers.
 package handlers
 
 import (
