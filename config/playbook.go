@@ -81,6 +81,51 @@ func (s *StepSpec) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the forms UnmarshalYAML reads (a bare kind, or a
+// mapping keyed by the kind), so a written config parses back the same.
+func (s StepSpec) MarshalYAML() (any, error) {
+	simple := s.Kind == StepPreflight || s.Kind == StepDNSSource || s.Kind == StepPointTraffic
+	if simple && s.Text == "" && !s.Irreversible {
+		return s.Kind, nil
+	}
+	var value any
+	switch s.Kind {
+	case StepManual:
+		value = s.Item
+	case StepWeights:
+		value = s.Weights
+	case StepDecommission:
+		value = s.Soak
+	default:
+		if !simple {
+			return s.Kind, nil // not a step: Validate says so
+		}
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(key string, v any) error {
+		var val yaml.Node
+		if err := val.Encode(v); err != nil {
+			return fmt.Errorf("step %s: %s: %w", s.Kind, key, err)
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &val)
+		return nil
+	}
+	if err := add(s.Kind, value); err != nil {
+		return nil, err
+	}
+	if s.Text != "" {
+		if err := add("text", s.Text); err != nil {
+			return nil, err
+		}
+	}
+	if s.Irreversible {
+		if err := add("irreversible", true); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
 // DefaultPlaybook is the five phases of DESIGN.md.
 func DefaultPlaybook() Playbook {
 	return Playbook{Steps: []StepSpec{

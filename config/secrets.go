@@ -64,8 +64,15 @@ func LoadSecrets(getenv func(string) string, slackMode string) (Secrets, error) 
 		return ""
 	}
 	read := func(name string) string {
+		failed := len(errs)
 		v := optional(name)
-		if v == "" && getenv(name+"_FILE") == "" {
+		switch {
+		case v != "" || len(errs) > failed: // set, or its file's error is said
+		case getenv(name+"_FILE") != "":
+			// An empty secret is no secret: an empty webhook secret would
+			// let unsigned webhooks in.
+			errs = append(errs, fmt.Errorf("%s_FILE names an empty file", name))
+		default:
 			errs = append(errs, fmt.Errorf("%s (or %s_FILE) is not set", name, name))
 		}
 		return v

@@ -60,6 +60,12 @@ func (h *SlackCommands) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // should show nothing; the worker answers.
 func (h *SlackCommands) Take(ctx context.Context, cmd goslack.SlashCommand) (reply *goslack.Msg, err error) {
 	log := commandLog(h.Log, cmd)
+	if cmd.UserID == "" || cmd.ChannelID == "" || cmd.TeamID == "" {
+		// Slack always says who sent a command from where; without it the
+		// worker could neither check rights nor answer.
+		log.WarnContext(ctx, "slash command without its user, channel or team")
+		return ephemeral("migratebot could not tell who sent this command, or from where. Nothing was changed."), nil
+	}
 	parsed, err := bot.ParseCommand(cmd.Text)
 	var usage *bot.UsageError
 	switch {

@@ -64,8 +64,13 @@ func (h *SlackInteractions) Take(ctx context.Context, cb goslack.InteractionCall
 			continue
 		}
 		key, err := bot.ParseServiceKey(a.Value)
-		if err != nil {
+		if err != nil || !bot.ValidServiceName(key.Service) {
 			log.WarnContext(ctx, "button without a migration", "action_id", a.ActionID, "value", a.Value)
+			continue
+		}
+		if _, err := bot.ParseCommand(verb); err != nil || cb.User.ID == "" || cb.Channel.ID == "" || cb.Team.ID == "" {
+			// The bot's buttons are its verbs, pressed by someone somewhere.
+			log.WarnContext(ctx, "button that is no migratebot command", "action_id", a.ActionID)
 			continue
 		}
 		job := bot.Job{Kind: bot.JobCommand, Command: &bot.CommandRequest{

@@ -42,6 +42,10 @@ fuzz ./bot/trafficfile/  FuzzSetProperty              30000
 fuzz ./bot/trafficfile/  FuzzSetYAMLValue             30000
 fuzz ./bot/trafficfile/  FuzzSetFastlyBackendAddress   3000
 fuzz ./bot/trafficfile/  FuzzSetCNAME                  3000
+fuzz ./handlers/         FuzzGitHubWebhook            15000
+fuzz ./handlers/         FuzzSlackCommand             40000
+fuzz ./handlers/         FuzzSlackInteraction         40000
+fuzz ./config/           FuzzConfigParse              40000
 
 if pgrep -f 'migratebot-redis-' >/dev/null 2>&1; then
   echo "a test left a redis-server running:"; pgrep -af 'migratebot-redis-'; exit 1

@@ -30,6 +30,9 @@ func New(token, apiURL string, timeout time.Duration, transport http.RoundTrippe
 	if apiURL != "" {
 		opts = append(opts, goslack.OptionAPIURL(apiURL))
 	}
+	// A 429 is retried after its Retry-After: Slack did nothing, and a
+	// message dropped for a rate limit would leave a step unsaid.
+	opts = append(opts, goslack.OptionRetry(3))
 	return &Chat{api: goslack.New(token, opts...)}
 }
 

@@ -1,0 +1,80 @@
+package faults
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/migratebot/migratebot/config"
+	"github.com/migratebot/migratebot/sandbox"
+)
+
+// TestSlackRateLimitDuringAStep: Slack answers 429 with Retry-After to the
+// bot's posts or updates while a weight step opens its PR. The step's
+// message must still be in the thread once, linking the PR (and its
+// ticket); the plan message must show the open PR; the migration must know
+// the message; and the merge must update that message in place.
+func TestSlackRateLimitDuringAStep(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		method string
+		count  int
+		// tickets: kprod files change tickets (the sandbox's default);
+		// their job updates the step message once the ticket is filed.
+		tickets bool
+		bug     string
+	}{
+		// The step's own post fails; the ticket's job, due at once, finds no
+		// message and posts it: the message arrives, a moment late.
+		{name: "step message 429, then the ticket's update", method: "chat.postMessage", count: 1, tickets: true},
+		{name: "step message 429, no ticket system", method: "chat.postMessage", count: 1},
+		{name: "step message 429 twice", method: "chat.postMessage", count: 2, tickets: true},
+		{name: "plan message update 429", method: "chat.update", count: 1, tickets: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarnessOpts(t, sandbox.Options{Configure: func(c *config.Config) {
+				if !tc.tickets {
+					c.Environments[searchEnv].Tickets.System = "none"
+				}
+			}})
+			slack := h.sb.Slack()
+			h.do("as alice", "/migrate start search")
+			slack.FailNext(tc.method, http.StatusTooManyRequests, tc.count, http.Header{"Retry-After": {"1"}})
+			h.do("/migrate next")
+			m := h.migration()
+			pr, ok := h.sb.GitHub().PR(envRepo, 1)
+			if !ok || pr.Head != stepBranch || m.Open == nil || m.Open.Number != 1 {
+				t.Fatalf("the step did not open its PR: %+v, open change %+v", pr, m.Open)
+			}
+			var problems []string
+			bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+			msgs := stepMessages(slack.Messages(), m.Thread.TS, stepName)
+			switch {
+			case len(msgs) != 1:
+				bad("the thread has %d %s messages, want 1", len(msgs), stepName)
+			case !strings.Contains(msgs[0].Text, pr.HTMLURL):
+				bad("the step message does not link the PR: %q", msgs[0].Text)
+			case tc.tickets && !strings.Contains(msgs[0].Text, "ticket <"):
+				bad("the step message does not link the ticket: %q", msgs[0].Text)
+			case m.Open.MessageTS != msgs[0].TS:
+				bad("the migration knows the step message as %q, the thread has it as %q", m.Open.MessageTS, msgs[0].TS)
+			}
+			if plan := planMessage(slack.Messages(), m.Thread.TS); !strings.Contains(plan, "Open: <"+pr.HTMLURL) {
+				bad("the plan message does not show the open PR: %q", plan)
+			}
+
+			h.do("github merge last")
+			m = h.migration()
+			if m.Open != nil || len(m.History) != 1 || m.History[0].Number != 1 {
+				t.Fatalf("after the merge: open %+v, %d changes", m.Open, len(m.History))
+			}
+			if msgs := stepMessages(slack.Messages(), m.Thread.TS, stepName); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "merged by bob") {
+				bad("after the merge the thread has %d %s messages, want 1 saying merged", len(msgs), stepName)
+			}
+			report(t, tc.bug, problems)
+		})
+	}
+}
