@@ -40,8 +40,11 @@ func (e *Engine) Review(ctx context.Context, ev ReviewEvent) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", key, err)
 	}
-	c := m.Open
-	if c == nil || c.Repo != ev.Repo || c.Number != ev.Number {
+	// The change may have merged already: a review and the merge can
+	// arrive together, and the review still belongs on its change and
+	// ticket.
+	c := m.findChange(ev.Repo, ev.Number)
+	if c == nil {
 		return nil
 	}
 	if r, ok := c.Reviews[ev.Reviewer]; ok && r.State == ev.State {

@@ -83,24 +83,35 @@ func (q *Queue) Enqueue(ctx context.Context, job bot.Job) error {
 	return nil
 }
 
+// deliveryScript records a delivery id and queues its job in one step:
+// a delivery is reported as a duplicate only once its job is in the stream,
+// so a redelivery arriving while the first is still being queued can never
+// be dropped in favour of a first that then fails. The id key shares the
+// stream's hash tag, so this works on Redis Cluster.
+var deliveryScript = goredis.NewScript(`
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'job', ARGV[2])
+return 1`)
+
 // EnqueueDelivery adds a job for a webhook delivery unless that delivery id
 // was seen in the last 72 hours (GitHub redelivers with the same id). It
-// returns bot.ErrDuplicate for a redelivery.
+// returns bot.ErrDuplicate for a redelivery. The id and the job are written
+// together, and not cut short by the caller going away: GitHub has sent
+// the delivery, and a half-queued one would be lost to its redelivery.
 func (q *Queue) EnqueueDelivery(ctx context.Context, deliveryID string, job bot.Job) error {
-	key := q.prefix + ":delivery:" + deliveryID
-	fresh, err := q.rdb.SetNX(ctx, key, "1", deliveryTTL).Result()
+	data, err := json.Marshal(job)
 	if err != nil {
-		return fmt.Errorf("record delivery %s: %w", deliveryID, err)
+		return fmt.Errorf("encode job: %w", err)
 	}
-	if !fresh {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	key := q.prefix + ":{queue}:delivery:" + deliveryID
+	fresh, err := deliveryScript.Run(ctx, q.rdb, []string{key, q.stream}, deliveryTTL.Milliseconds(), data, 100_000).Int()
+	if err != nil {
+		return fmt.Errorf("queue delivery %s: %w", deliveryID, err)
+	}
+	if fresh == 0 {
 		return bot.ErrDuplicate
-	}
-	if err := q.Enqueue(ctx, job); err != nil {
-		// Forget the id so that GitHub's retry of this delivery is taken.
-		if delErr := q.rdb.Del(context.WithoutCancel(ctx), key).Err(); delErr != nil {
-			q.log.ErrorContext(ctx, "could not forget a delivery that was not queued", "delivery_id", deliveryID, "err", delErr)
-		}
-		return err
 	}
 	return nil
 }

@@ -61,3 +61,23 @@ func TestCrashedReplicasJobsAreTakenOver(t *testing.T) {
 		t.Errorf("pending after the claim: %+v %v", pending, err)
 	}
 }
+
+// TestDeliveryQueuedEvenIfTheSenderLeft: a delivery whose sender gave up
+// (its request context is cancelled) is still queued, id and job together,
+// so its redelivery is a true duplicate and never the only copy dropped.
+func TestDeliveryQueuedEvenIfTheSenderLeft(t *testing.T) {
+	rdb := redistest.Client(t)
+	q := NewQueue(rdb, redistest.Prefix(t), "r", nil)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	job := bot.Job{Kind: bot.JobPullRequest, PullRequest: &bot.PullRequestEvent{Repo: "acme/envs-config", Number: 1, Merged: true}}
+	if err := q.EnqueueDelivery(gone, "d-1", job); err != nil {
+		t.Fatalf("the first delivery: %v", err)
+	}
+	if err := q.EnqueueDelivery(context.Background(), "d-1", job); err != bot.ErrDuplicate {
+		t.Fatalf("the redelivery: %v, want ErrDuplicate", err)
+	}
+	if n, err := rdb.XLen(context.Background(), q.stream).Result(); err != nil || n != 1 {
+		t.Errorf("%d jobs queued (%v), want exactly 1", n, err)
+	}
+}
