@@ -18,6 +18,7 @@ import (
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/bot/redisstore"
 	"github.com/migratebot/migratebot/internal/redistest"
+	"github.com/migratebot/migratebot/internal/serveproc"
 	"github.com/migratebot/migratebot/internal/testkit"
 	"github.com/migratebot/migratebot/sandbox"
 	"github.com/migratebot/migratebot/test/githubemu"
@@ -31,7 +32,7 @@ type killWorld struct {
 	sb    *sandbox.Sandbox
 	rdb   *goredis.Client
 	store *redisstore.Store
-	rs    []*replica
+	rs    []*serveproc.Replica
 	// stepPosted, when set, runs once, after Slack posted the step's
 	// message and before its answer goes back to the bot.
 	mu         sync.Mutex
@@ -60,9 +61,9 @@ func newKillWorld(t *testing.T, bin string) *killWorld {
 	slackProxy := httptest.NewServer(w.slackFront())
 	t.Cleanup(slackProxy.Close)
 	for _, name := range []string{"r0", "r1"} {
-		w.rs = append(w.rs, startReplica(t, bin, name, w.sb, slackProxy.URL+"/", srv.Addr))
+		w.rs = append(w.rs, serveproc.Start(t, bin, name, w.sb, slackProxy.URL+"/", srv.Addr))
 	}
-	w.sb.Slack().SetBotURLs(w.rs[0].url+"/slack/commands", w.rs[0].url+"/slack/interactions")
+	w.sb.Slack().SetBotURLs(w.rs[0].URL+"/slack/commands", w.rs[0].URL+"/slack/interactions")
 	return w
 }
 
@@ -141,7 +142,7 @@ func TestReplicaKilledMidStep(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := serveproc.Build(t)
 	gitHubPoint := func(route string, at githubemu.Moment) func(w *killWorld, kill func()) {
 		return func(w *killWorld, kill func()) {
 			w.sb.GitHub().OnNextCall(route, at, func() int {
@@ -176,7 +177,7 @@ func TestReplicaKilledMidStep(t *testing.T) {
 	type run struct {
 		w       *killWorld
 		killed  chan struct{}
-		victim  *replica
+		victim  *serveproc.Replica
 		killErr error
 	}
 	runs := make([]*run, len(cases))
@@ -193,7 +194,7 @@ func TestReplicaKilledMidStep(t *testing.T) {
 		tc.arm(r.w, func() {
 			r.victim, r.killErr = holder(context.Background(), r.w.rdb, r.w.rs)
 			if r.killErr == nil {
-				r.killErr = r.victim.kill()
+				r.killErr = r.victim.Kill()
 			}
 			close(r.killed)
 		})
@@ -214,13 +215,13 @@ func TestReplicaKilledMidStep(t *testing.T) {
 			if survivor == r.victim {
 				survivor = r.w.rs[1]
 			}
-			testkit.WaitFor(t, 3*claimAfter, "the step taken over and done", func() bool {
+			testkit.WaitFor(t, 3*serveproc.ClaimAfter, "the step taken over and done", func() bool {
 				m := r.w.migration()
 				return m != nil && m.Open != nil && m.Open.State == bot.ChangeOpen &&
 					m.Open.Ticket != nil && m.Open.Ticket.Ticket != nil && m.Open.MessageTS != "" && r.w.idle()
 			})
-			if !strings.Contains(survivor.logs.String(), "took over a job a stopped replica had started") {
-				t.Errorf("%s does not say it took the job over", survivor.name)
+			if !strings.Contains(survivor.Logs.String(), "took over a job a stopped replica had started") {
+				t.Errorf("%s does not say it took the job over", survivor.Name)
 			}
 			report(t, tc.bug, onceEach(r.w.sb.GitHub(), r.w.sb.Slack(), r.w.migration()))
 		})

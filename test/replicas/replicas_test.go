@@ -7,11 +7,7 @@ package replicas
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,11 +15,11 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-	"gopkg.in/yaml.v3"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/bot/redisstore"
 	"github.com/migratebot/migratebot/internal/redistest"
+	"github.com/migratebot/migratebot/internal/serveproc"
 	"github.com/migratebot/migratebot/internal/testkit"
 	"github.com/migratebot/migratebot/sandbox"
 )
@@ -31,117 +27,6 @@ import (
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 const envRepo = "acme/envs-config"
-
-// replica is one `migratebot serve` process.
-type replica struct {
-	name string
-	url  string
-	cmd  *exec.Cmd
-	logs *testkit.Buffer
-	done chan struct{}
-}
-
-// buildBinary builds cmd/migratebot once for the test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "migratebot")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/migratebot/migratebot/cmd/migratebot").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// serveConfig is config/sandbox.yaml pointed at the sandbox's emulators,
-// without health summaries (no pipeline applies DNS here), with a short
-// claim timeout so the test sees a dead replica's jobs taken over.
-func serveConfig(t *testing.T, sb *sandbox.Sandbox, listen string) string {
-	t.Helper()
-	raw, err := os.ReadFile("../../config/sandbox.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["listen"] = listen
-	cfg["workers"] = 2
-	cfg["github"].(map[string]any)["api_url"] = sb.GitHub().URL()
-	cfg["slack"].(map[string]any)["api_url"] = sb.Slack().APIURL()
-	cfg["aws"].(map[string]any)["endpoint"] = sb.AWS().URL()
-	cfg["redis"] = map[string]any{"claim_after": "10s"}
-	for _, env := range cfg["environments"].(map[string]any) {
-		delete(env.(map[string]any), "health")
-	}
-	for _, svc := range cfg["services"].(map[string]any) {
-		side := svc.(map[string]any)["new"].(map[string]any)
-		side["health_url"] = sb.TargetsURL() + "/healthz"
-	}
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func startReplica(t *testing.T, bin, name string, sb *sandbox.Sandbox, redisAddr string) *replica {
-	t.Helper()
-	listen := freeAddr(t)
-	secrets := sb.Secrets()
-	r := &replica{name: name, url: "http://" + listen, logs: &testkit.Buffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command(bin, "serve", "--config", serveConfig(t, sb, listen))
-	r.cmd.Env = []string{
-		"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
-		"REDIS_URL=redis://" + redisAddr,
-		"MIGRATEBOT_GITHUB_PRIVATE_KEY=" + string(secrets.GitHubPrivateKey),
-		"MIGRATEBOT_GITHUB_WEBHOOK_SECRET=" + secrets.GitHubWebhookSecret,
-		"MIGRATEBOT_SLACK_BOT_TOKEN=" + secrets.SlackBotToken,
-		"MIGRATEBOT_SLACK_SIGNING_SECRET=" + secrets.SlackSigningSecret,
-		"AWS_ACCESS_KEY_ID=AKIASANDBOX", "AWS_SECRET_ACCESS_KEY=sandbox-aws-secret", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			_ = r.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("logs of %s:\n%s", r.name, r.logs)
-		}
-	})
-	testkit.WaitFor(t, 20*time.Second, name+" ready", func() bool {
-		resp, err := http.Get(r.url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return r
-}
 
 // TestThreeReplicasEveryEffectOnce: commands and webhooks, with duplicates,
 // spread over three replicas; one replica SIGKILLed while it holds jobs;
@@ -163,21 +48,21 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	bin := buildBinary(t)
-	rs := []*replica{
-		startReplica(t, bin, "r0", sb, redisAddr),
-		startReplica(t, bin, "r1", sb, redisAddr),
-		startReplica(t, bin, "r2", sb, redisAddr),
+	bin := serveproc.Build(t)
+	rs := []*serveproc.Replica{
+		serveproc.Start(t, bin, "r0", sb, "", redisAddr),
+		serveproc.Start(t, bin, "r1", sb, "", redisAddr),
+		serveproc.Start(t, bin, "r2", sb, "", redisAddr),
 	}
 	gh, slack := sb.GitHub(), sb.Slack()
 	alice := sb.UserID("alice")
 
-	command := func(r *replica, text string) {
+	command := func(r *serveproc.Replica, text string) {
 		t.Helper()
-		slack.SetBotURLs(r.url+"/slack/commands", r.url+"/slack/interactions")
+		slack.SetBotURLs(r.URL+"/slack/commands", r.URL+"/slack/interactions")
 		resp, err := slack.SlashCommand(alice, "C0MIGRATE", "/migrate", text)
 		if err != nil || resp.Status != http.StatusOK {
-			t.Fatalf("%s to %s: %v %+v", text, r.name, err, resp)
+			t.Fatalf("%s to %s: %v %+v", text, r.Name, err, resp)
 		}
 	}
 	load := func(env, service string) *bot.Migration {
@@ -187,7 +72,7 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 		}
 		return m
 	}
-	hooksTo := func(r *replica) { gh.SetWebhookURL(r.url + "/github/webhooks") }
+	hooksTo := func(r *serveproc.Replica) { gh.SetWebhookURL(r.URL + "/github/webhooks") }
 
 	// Starts, one of them sent twice to two replicas at once.
 	var wg sync.WaitGroup
@@ -257,7 +142,7 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range pending {
-			if strings.Contains(p.Consumer, fmt.Sprintf("-%d-", rs[2].cmd.Process.Pid)) {
+			if strings.Contains(p.Consumer, fmt.Sprintf("-%d-", rs[2].Cmd.Process.Pid)) {
 				killedHolding = true
 			}
 		}
@@ -265,10 +150,10 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	if err := rs[2].cmd.Process.Kill(); err != nil {
+	if err := rs[2].Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-rs[2].done
+	<-rs[2].Done
 	if !killedHolding {
 		t.Log("r2 took none of the burst before the kill: the takeover path is not exercised this run")
 	}
@@ -287,7 +172,7 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 		t.Errorf("jobs left pending: %+v %v", pending, err)
 	}
 	if killedHolding {
-		took := rs[0].logs.String() + rs[1].logs.String()
+		took := rs[0].Logs.String() + rs[1].Logs.String()
 		if !strings.Contains(took, "took over a job a stopped replica had started") {
 			t.Error("r2 was killed holding a job, but no replica says it took one over")
 		}
@@ -353,9 +238,9 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	r := startReplica(t, buildBinary(t), "r0", sb, redisAddr)
+	r := serveproc.Start(t, serveproc.Build(t), "r0", sb, "", redisAddr)
 	sb.GitHub().SetLatency(300 * time.Millisecond) // the start takes a few seconds
-	sb.Slack().SetBotURLs(r.url+"/slack/commands", r.url+"/slack/interactions")
+	sb.Slack().SetBotURLs(r.URL+"/slack/commands", r.URL+"/slack/interactions")
 	if resp, err := sb.Slack().SlashCommand(sb.UserID("alice"), "C0MIGRATE", "/migrate", "start search"); err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("%+v %v", resp, err)
 	}
@@ -364,16 +249,16 @@ func TestSIGTERMDrains(t *testing.T) {
 		p, err := rdb.XPending(ctx, stream, "workers").Result()
 		return err == nil && p.Count == 1
 	})
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := r.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-r.done:
+	case <-r.Done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the replica did not exit after SIGTERM")
 	}
-	if code := r.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit code %d after SIGTERM, want 0:\n%s", code, r.logs)
+	if code := r.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0:\n%s", code, r.Logs)
 	}
 	m, err := redisstore.New(rdb, "mb").Load(ctx, bot.ServiceKey{Env: "kprod", Service: "search"})
 	if err != nil || m.Thread.TS == "" {
