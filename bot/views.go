@@ -174,7 +174,7 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 		return err
 	}
 	msg := Message{Text: text}
-	gateOpen := m.Health == "" || Verdict(m.Health) == VerdictHealthy || m.LastHealth == nil && m.Health != string(VerdictPending)
+	gateOpen := e.healthGate(m, false) == nil // the button runs what the gate allows
 	if cur, ok := m.Current(); c.State == ChangeMerged && ok && m.Status == StatusActive && cur.Kind != config.StepManual && gateOpen && isLastMerged(m, c) {
 		label := "Run the next step: " + cur.ID
 		if cur.Kind == config.StepWeights {
