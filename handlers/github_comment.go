@@ -14,7 +14,8 @@ import (
 // rights.
 func commentJob(ev *gh.IssueCommentEvent) *bot.Job {
 	body := ev.GetComment().GetBody()
-	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() || !strings.HasPrefix(strings.TrimSpace(body), "/migrate") {
+	// Issue.IsPullRequest has a value receiver: it panics on a nil issue.
+	if ev.GetAction() != "created" || ev.GetIssue() == nil || !ev.GetIssue().IsPullRequest() || !strings.HasPrefix(strings.TrimSpace(body), "/migrate") {
 		return nil
 	}
 	user := ev.GetComment().GetUser()
