@@ -485,8 +485,13 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 		RequestedBy: user, OpenedAt: e.clock.Now().UTC(), Summary: plan.What,
 	}
 	c.Rollback = rollbackText(m, c)
-	if m.Open != nil && m.Open.Step == stepID {
-		c.MessageTS = m.Open.MessageTS
+	if prev := m.Open; prev != nil && prev.Step == stepID && (prev.MessageTS != "" || prev.MessageKey != "") {
+		// An interrupted attempt at this change: its message, posted or
+		// perhaps posted, is the one to update.
+		c.MessageTS, c.MessageKey, c.OpenedAt = prev.MessageTS, prev.MessageKey, prev.OpenedAt
+	} else {
+		c.MessageKey = messageKey(m, c)
+		c.unposted = true
 	}
 	m.Open = c
 	if err := e.save(ctx, m); err != nil {

@@ -135,6 +135,14 @@ type Change struct {
 	ClosedBy string    `json:"closed_by,omitempty"`
 	// MessageTS is the change's one Slack message in the thread, updated in place.
 	MessageTS string `json:"message_ts,omitempty"`
+	// MessageKey is carried by that message, and saved before it is
+	// posted: when MessageTS is still empty, a post may have been made
+	// whose ts was never saved (a lost answer, a replica killed), and the
+	// bot finds the message by its key before posting another.
+	MessageKey string `json:"message_key,omitempty"`
+	// unposted is set while a new change's message is known never to have
+	// been posted, which spares the lookup.
+	unposted bool
 	// Summary and Rollback are what the PR says it changes and how to undo
 	// it; the ticket says the same.
 	Summary  string `json:"summary,omitempty"`

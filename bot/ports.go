@@ -208,6 +208,10 @@ type Scheduler interface {
 type Message struct {
 	Text    string
 	Buttons []Button
+	// Key, when set, is carried with the message (Slack message metadata)
+	// so that Find can find it again: a post whose answer was lost, or
+	// whose ts a dead replica never saved, is then updated, not repeated.
+	Key string
 }
 
 // Button is a chat button that runs a command when pressed.
@@ -225,6 +229,9 @@ type Chat interface {
 	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
 	// Update replaces a posted message.
 	Update(ctx context.Context, channel, ts string, m Message) error
+	// Find returns the ts of the bot's message carrying key in the thread
+	// threadTS, or "" when there is none.
+	Find(ctx context.Context, channel, threadTS, key string) (ts string, err error)
 	// Ephemeral shows a message to one user alone.
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
 	// GroupMembers lists the user ids in a user group (its id, S…).

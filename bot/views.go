@@ -186,15 +186,40 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 		(len(env.People.Approvers) > 0 || env.People.SlackApproverGroup != "") {
 		msg.Buttons = []Button{{ActionID: "migrate:approve", Text: "Approve change", Value: m.Key.String(), Style: "primary"}}
 	}
+	msg.Key = c.MessageKey
+	if c.MessageTS == "" && c.MessageKey != "" && !c.unposted {
+		// A post may have been made whose ts was not saved.
+		ts, err := e.chat.Find(ctx, m.Thread.Channel, m.Thread.TS, c.MessageKey)
+		if err != nil {
+			// Better a second message than none.
+			e.log.WarnContext(ctx, "could not look for the step message; posting it", "migration", m.ID, "err", err)
+		}
+		c.MessageTS = ts
+	}
 	if c.MessageTS != "" {
 		return e.chat.Update(ctx, m.Thread.Channel, c.MessageTS, msg)
 	}
+	c.unposted = false // from here on a post may have been made
 	ts, err := e.chat.Post(ctx, m.Thread.Channel, m.Thread.TS, msg)
+	if err != nil && c.MessageKey != "" {
+		// A failed post may still have been made, its answer lost: look
+		// for it now rather than at the next update.
+		if found, ferr := e.chat.Find(ctx, m.Thread.Channel, m.Thread.TS, c.MessageKey); ferr == nil && found != "" {
+			ts, err = found, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
 	c.MessageTS = ts
 	return nil
+}
+
+// messageKey names a change's step message for Find: the migration, the
+// step and when the change was begun, so a step tried again after its PR
+// was closed gets a message of its own.
+func messageKey(m *Migration, c *Change) string {
+	return fmt.Sprintf("%s/%s/%d", m.ID, c.Step, c.OpenedAt.UnixNano())
 }
 
 // isLastMerged reports whether c is the migration's newest merged change.

@@ -653,7 +653,7 @@ func TestSlackManifest(t *testing.T) {
 		t.Errorf("display name %q, want migratebot", m.DisplayInformation.Name)
 	}
 	scopes := slices.Sorted(slices.Values(m.OAuthConfig.Scopes.Bot))
-	if diff := cmp.Diff([]string{"chat:write", "commands", "usergroups:read", "users:read"}, scopes); diff != "" {
+	if diff := cmp.Diff([]string{"channels:history", "chat:write", "commands", "groups:history", "usergroups:read", "users:read"}, scopes); diff != "" {
 		t.Errorf("bot scopes (-want +got):\n%s", diff)
 	}
 	if len(m.OAuthConfig.Scopes.User) > 0 {

@@ -89,10 +89,41 @@ func (c *Chat) GroupMembers(ctx context.Context, group string) ([]string, error)
 	return members, nil
 }
 
+// Find implements bot.Chat: it reads the thread (conversations.replies, a
+// page of 200 at a time; the token needs channels:history, and
+// groups:history for private channels) for the bot's message whose metadata
+// carries key.
+func (c *Chat) Find(ctx context.Context, channel, threadTS, key string) (string, error) {
+	params := &goslack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200, IncludeAllMetadata: true}
+	for {
+		msgs, more, cursor, err := c.api.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			return "", fmt.Errorf("read the thread %s in %s: %w", threadTS, channel, err)
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == metadataType && m.Metadata.EventPayload["key"] == key {
+				return m.Timestamp, nil
+			}
+		}
+		if !more || cursor == "" {
+			return "", nil
+		}
+		params.Cursor = cursor
+	}
+}
+
+// metadataType is the event_type of the metadata the bot's keyed messages
+// carry.
+const metadataType = "migratebot_message"
+
 // msgOptions renders a message: its text as the notification fallback and as
-// a section block, and its buttons as an actions block.
+// a section block, its buttons as an actions block, and its key as metadata.
 func msgOptions(m bot.Message) []goslack.MsgOption {
-	return []goslack.MsgOption{goslack.MsgOptionText(m.Text, false), goslack.MsgOptionBlocks(Blocks(m)...)}
+	opts := []goslack.MsgOption{goslack.MsgOptionText(m.Text, false), goslack.MsgOptionBlocks(Blocks(m)...)}
+	if m.Key != "" {
+		opts = append(opts, goslack.MsgOptionMetadata(goslack.SlackMetadata{EventType: metadataType, EventPayload: map[string]any{"key": m.Key}}))
+	}
+	return opts
 }
 
 // Blocks renders a message as Block Kit.

@@ -12,12 +12,18 @@ import (
 	"github.com/migratebot/migratebot/test/slackemu"
 )
 
-func TestGroupMembers(t *testing.T) {
+// emulated returns a Chat talking to a Slack emulator of its own.
+func emulated(t *testing.T) (*Chat, *slackemu.Server) {
+	t.Helper()
 	const token = "xoxb-test"
 	emu := slackemu.New(slackemu.Options{BotToken: token})
 	t.Cleanup(emu.Close)
+	return New(token, emu.APIURL(), 5*time.Second, nil), emu
+}
+
+func TestGroupMembers(t *testing.T) {
+	chat, emu := emulated(t)
 	emu.AddUserGroup("S0APPROVERS", "change-approvers", "U0ALICE", "U0BOB")
-	chat := New(token, emu.APIURL(), 5*time.Second, nil)
 	ctx := context.Background()
 
 	got, err := chat.GroupMembers(ctx, "S0APPROVERS")
@@ -36,11 +42,8 @@ func TestGroupMembers(t *testing.T) {
 }
 
 func TestUserName(t *testing.T) {
-	const token = "xoxb-test"
-	emu := slackemu.New(slackemu.Options{BotToken: token})
-	t.Cleanup(emu.Close)
+	chat, emu := emulated(t)
 	emu.AddUser("U0CAROL", "carol")
-	chat := New(token, emu.APIURL(), 5*time.Second, nil)
 	ctx := context.Background()
 	if got, err := chat.UserName(ctx, "U0CAROL"); err != nil || got != "carol" {
 		t.Errorf("UserName(U0CAROL) = %q, %v; want carol", got, err)

@@ -199,17 +199,9 @@ func onceEach(gh *githubemu.Server, slack *slackemu.Server, m *bot.Migration) []
 	return problems
 }
 
-// report fails the test with the problems found, or, when they are the
-// known bug named, skips it naming the bug: it passes again once the bug is
-// fixed.
-func report(t *testing.T, bug string, problems []string) {
+// report fails the test with the problems found.
+func report(t *testing.T, problems []string) {
 	t.Helper()
-	if len(problems) == 0 {
-		return
-	}
-	if bug != "" {
-		t.Skipf("known bug, %s: %s", bug, strings.Join(problems, "; "))
-	}
 	for _, p := range problems {
 		t.Error(p)
 	}

@@ -67,7 +67,7 @@ func TestGitHubFaultsDuringAStep(t *testing.T) {
 			if want := max(tc.count, 1); failed != want || calls != want+1 {
 				t.Errorf("%d calls to %s, %d of them answered %d; want %d answered so, then one that is not", calls, tc.route, failed, tc.status, want)
 			}
-			report(t, "", onceEach(gh, h.sb.Slack(), h.migration()))
+			report(t, onceEach(gh, h.sb.Slack(), h.migration()))
 		})
 	}
 }
@@ -106,7 +106,7 @@ func TestGitHubFaultOutlastsRetries(t *testing.T) {
 			if said := ephemeralTo(evs, "alice"); len(said) > 0 {
 				t.Errorf("on the rerun alice was told %q, want nothing", said)
 			}
-			report(t, "", onceEach(gh, h.sb.Slack(), h.migration()))
+			report(t, onceEach(gh, h.sb.Slack(), h.migration()))
 		})
 	}
 }

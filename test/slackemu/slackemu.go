@@ -19,10 +19,11 @@
 // before slacktest registers its defaults, so the emulator's handlers replace
 // slacktest's (chat.postMessage, chat.postEphemeral, auth.test, users.info,
 // conversations.info) and add what it lacks (chat.update, chat.delete,
-// chat.getPermalink, usergroups.users.list, and "unknown_method" for
-// anything else). In front of slacktest sits a small handler of the
+// chat.getPermalink, conversations.replies with message metadata,
+// usergroups.users.list, and "unknown_method" for anything else). In front of slacktest sits a small handler of the
 // emulator's own that every Web API call goes through: it counts the call,
-// applies FailNext and checks the token, then proxies to slacktest. That is
+// applies FailNext and checks the token, then proxies to slacktest (and,
+// with LoseNextAnswer, drops slacktest's answer). That is
 // what lets the checks cover slacktest's remaining canned handlers
 // (reactions.add, bots.info, ...) too, which a Binder cannot wrap because
 // slacktest's handlers are unexported.
@@ -109,6 +110,9 @@ type Message struct {
 	// Blocks are the blocks as the bot sent them (a JSON array), or nil.
 	Blocks      json.RawMessage
 	Attachments json.RawMessage // as the bot sent them, or nil
+	// Metadata is the message metadata the bot attached
+	// ({"event_type":…,"event_payload":{…}}), or nil.
+	Metadata json.RawMessage
 	// ReplyBroadcast is set for a thread reply also sent to the channel.
 	ReplyBroadcast bool
 	Updates        int  // times the message was changed after it was posted
@@ -155,6 +159,7 @@ type Server struct {
 	idSeq          int64
 	calls          map[string]int
 	failures       map[string][]*failure
+	lost           map[string]int   // answers to lose, by method
 	hooks          map[string]*hook // response URLs, by path
 	changed        chan struct{}    // closed and replaced on every change
 	sock           socketState
@@ -225,6 +230,7 @@ func New(opts Options) *Server {
 		groups:         map[string]*userGroup{},
 		calls:          map[string]int{},
 		failures:       map[string][]*failure{},
+		lost:           map[string]int{},
 		hooks:          map[string]*hook{},
 		changed:        make(chan struct{}),
 		sock: socketState{
@@ -349,6 +355,7 @@ func (m *message) copy() Message {
 	c := m.Message
 	c.Blocks = slices.Clone(c.Blocks)
 	c.Attachments = slices.Clone(c.Attachments)
+	c.Metadata = slices.Clone(c.Metadata)
 	return c
 }
 
@@ -413,6 +420,15 @@ func (s *Server) FailNextError(method, slackError string, count int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[method] = append(s.failures[method], &failure{status: http.StatusOK, slackErr: slackError, remaining: count})
+}
+
+// LoseNextAnswer makes the next count calls of method take effect and then
+// answer 502 Bad Gateway, as when a proxy or the network loses Slack's
+// answer: the message is posted, and the bot does not learn its ts.
+func (s *Server) LoseNextAnswer(method string, count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost[method] += count
 }
 
 func (s *Server) takeFailure(method string) *failure {

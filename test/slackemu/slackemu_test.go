@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -867,5 +868,91 @@ func TestDirectMessage(t *testing.T) {
 	c, err := f.api.GetConversationInfo(&slack.GetConversationInfoInput{ChannelID: ch})
 	if err != nil || !c.IsIM || c.User != "U0ALICE" {
 		t.Errorf("GetConversationInfo(%s) = %+v, %v", ch, c, err)
+	}
+}
+
+// TestThreadMetadataAndReplies: metadata posted with a message comes back
+// from conversations.replies only when asked for, is kept by chat.update
+// without metadata, and the replies page with a cursor, as slack-go reads
+// them.
+func TestThreadMetadataAndReplies(t *testing.T) {
+	f := newFixture(t)
+	_, root, err := f.api.PostMessage("C0MIGRATE", slack.MsgOptionText("root", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := slack.SlackMetadata{EventType: "migratebot_message", EventPayload: map[string]any{"key": "k1"}}
+	_, reply, err := f.api.PostMessage("C0MIGRATE", slack.MsgOptionText("step", false), slack.MsgOptionTS(root), slack.MsgOptionMetadata(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, _, err := f.api.PostMessage("C0MIGRATE", slack.MsgOptionText(fmt.Sprint("more ", i), false), slack.MsgOptionTS(root)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := f.api.UpdateMessage("C0MIGRATE", reply, slack.MsgOptionText("step, updated", false)); err != nil {
+		t.Fatal(err)
+	}
+	var all []slack.Message
+	params := &slack.GetConversationRepliesParameters{ChannelID: "C0MIGRATE", Timestamp: root, Limit: 2, IncludeAllMetadata: true}
+	for pages := 0; ; pages++ {
+		msgs, more, cursor, err := f.api.GetConversationReplies(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, msgs...)
+		if !more {
+			if pages != 2 {
+				t.Errorf("%d pages of 2 for 5 messages, want 3", pages+1)
+			}
+			break
+		}
+		params.Cursor = cursor
+	}
+	if len(all) != 5 || all[0].Timestamp != root || all[1].Timestamp != reply || all[1].Text != "step, updated" {
+		t.Fatalf("replies = %+v", all)
+	}
+	if got := all[1].Metadata; got.EventType != "migratebot_message" || got.EventPayload["key"] != "k1" {
+		t.Errorf("metadata after an update without metadata = %+v, want kept", got)
+	}
+	plain, _, _, err := f.api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: "C0MIGRATE", Timestamp: root})
+	if err != nil || len(plain) != 5 || plain[1].Metadata.EventType != "" {
+		t.Errorf("without include_all_metadata: %+v, %v; want 5 messages and no metadata", plain, err)
+	}
+	if _, _, _, err := f.api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: "C0MIGRATE", Timestamp: "1.000001"}); slackErr(err) != "thread_not_found" {
+		t.Errorf("replies of no message: %v, want thread_not_found", err)
+	}
+	for _, md := range []string{`{"event_type":"x"}`, `{"event_payload":{}}`, `{"event_type":"x","event_payload":[1]}`, `not json`} {
+		form := url.Values{"channel": {"C0MIGRATE"}, "text": {"x"}, "metadata": {md}, "token": {testToken}}
+		resp, err := http.PostForm(f.emu.APIURL()+"chat.postMessage", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `"invalid_metadata_format"`) {
+			t.Errorf("metadata %s: %s, want invalid_metadata_format", md, body)
+		}
+	}
+	if n := len(f.emu.Messages()); n != 5 {
+		t.Errorf("%d messages after refused posts, want 5", n)
+	}
+}
+
+// TestLoseNextAnswer: the call takes effect, and the bot gets a 502.
+func TestLoseNextAnswer(t *testing.T) {
+	f := newFixture(t)
+	f.emu.LoseNextAnswer("chat.postMessage", 1)
+	var sce slack.StatusCodeError
+	if _, _, err := f.api.PostMessage("C0MIGRATE", slack.MsgOptionText("lost", false)); !errors.As(err, &sce) || sce.Code != http.StatusBadGateway {
+		t.Fatalf("err = %v, want StatusCodeError 502", err)
+	}
+	if _, _, err := f.api.PostMessage("C0MIGRATE", slack.MsgOptionText("kept", false)); err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.emu.Messages()
+	if len(msgs) != 2 || msgs[0].Text != "lost" || msgs[1].Text != "kept" {
+		t.Errorf("Messages = %+v, want both posted", msgs)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack/slacktest"
@@ -32,6 +34,7 @@ func (s *Server) bind(c slacktest.Customize) {
 		"auth.test":             s.authTest,
 		"users.info":            s.usersInfo,
 		"conversations.info":    s.conversationsInfo,
+		"conversations.replies": s.conversationsReplies,
 		"usergroups.users.list": s.usergroupsUsersList,
 	} {
 		c.Handle("/"+method, apiHandler(h))
@@ -61,6 +64,10 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[method]++
 	f := s.takeFailure(method)
+	lose := f == nil && s.lost[method] > 0
+	if lose {
+		s.lost[method]--
+	}
 	s.mu.Unlock()
 
 	if f != nil {
@@ -94,6 +101,11 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request) {
 		return
 	case tok != s.opts.BotToken:
 		writeJSON(w, http.StatusOK, apiErr("invalid_auth"))
+		return
+	}
+	if lose {
+		s.proxy.ServeHTTP(httptest.NewRecorder(), r) // done, and the answer dropped
+		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
 		return
 	}
 	s.proxy.ServeHTTP(w, r)
@@ -189,6 +201,9 @@ type content struct {
 	hasText                bool
 	blocks, attachments    json.RawMessage
 	hasBlocks, hasAttached bool
+	// metadata is the message metadata given, or nil; chat.update keeps
+	// the message's metadata when the call has none.
+	metadata json.RawMessage
 }
 
 // readContent validates text, blocks and attachments; it returns a Slack error
@@ -205,7 +220,37 @@ func readContent(p url.Values) (content, string) {
 	if c.attachments, c.hasAttached, ok = jsonArray(p, "attachments", 100); !ok {
 		return c, "invalid_attachments"
 	}
+	if p.Has("metadata") {
+		if c.metadata, ok = validMetadata(p.Get("metadata")); !ok {
+			return c, "invalid_metadata_format"
+		}
+	}
 	return c, ""
+}
+
+// validMetadata checks message metadata as Slack does: a JSON object with
+// a string event_type and an object event_payload. It returns the metadata
+// (nil for {}, which clears it).
+func validMetadata(raw string) (json.RawMessage, bool) {
+	var md struct {
+		EventType    *string         `json:"event_type"`
+		EventPayload json.RawMessage `json:"event_payload"`
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+		return nil, false
+	}
+	if len(fields) == 0 {
+		return nil, true
+	}
+	if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == nil || *md.EventType == "" {
+		return nil, false
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(md.EventPayload, &payload); err != nil || payload == nil {
+		return nil, false
+	}
+	return json.RawMessage(raw), true
 }
 
 // jsonArray reads parameter name as a JSON array of at most max objects. It
@@ -256,6 +301,7 @@ func (s *Server) chatPostMessage(p url.Values) any {
 			return nil
 		}
 		m := s.newMessage(ch.id, p.Get("thread_ts"), c)
+		m.Metadata = c.metadata
 		m.ReplyBroadcast = m.ThreadTS != "" && p.Get("reply_broadcast") == "true"
 		resp = obj{"ok": true, "channel": ch.id, "ts": m.TS, "message": s.messageJSON(m)}
 		return []Event{event("posted", m)}
@@ -361,6 +407,9 @@ func (s *Server) chatUpdate(p url.Values) any {
 			return nil
 		}
 		s.setContent(m, next)
+		if p.Has("metadata") {
+			m.Metadata = c.metadata
+		}
 		resp = obj{"ok": true, "channel": ch.id, "ts": m.TS, "text": m.Text, "message": s.messageJSON(m)}
 		return []Event{event("updated", m)}
 	})
@@ -484,6 +533,67 @@ func (s *Server) conversationsInfo(p url.Values) any {
 		c["creator"] = s.opts.BotUserID
 	}
 	return obj{"ok": true, "channel": c}
+}
+
+// conversationsReplies answers conversations.replies: the thread's parent
+// and its replies, oldest first, limit at a time (default 100, at most
+// 1000) with a cursor for the rest. Metadata is included only with
+// include_all_metadata, as Slack does. A ts that is not a message is
+// thread_not_found; a reply's ts gives that reply alone.
+func (s *Server) conversationsReplies(p url.Values) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.resolveChannel(p.Get("channel"))
+	if !ok {
+		return apiErr("channel_not_found")
+	}
+	ts := p.Get("ts")
+	if ts == "" {
+		return apiErr("invalid_arguments")
+	}
+	parent := s.findMessage(ch.id, ts)
+	if parent == nil {
+		return apiErr("thread_not_found")
+	}
+	thread := []*message{parent}
+	if parent.ThreadTS == "" || parent.ThreadTS == parent.TS {
+		for _, m := range s.msgs {
+			if m.Channel == ch.id && m.ThreadTS == ts && m.TS != ts && !m.Ephemeral && !m.Deleted {
+				thread = append(thread, m)
+			}
+		}
+	}
+	limit := 100
+	if l := p.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return apiErr("invalid_limit")
+		}
+		limit = min(n, 1000)
+	}
+	start := 0
+	if c := p.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "cur_"))
+		if err != nil || !strings.HasPrefix(c, "cur_") || n < 0 || n > len(thread) {
+			return apiErr("invalid_cursor")
+		}
+		start = n
+	}
+	end := min(start+limit, len(thread))
+	withMeta := p.Get("include_all_metadata") == "true" || p.Get("include_all_metadata") == "1"
+	msgs := make([]obj, 0, end-start)
+	for _, m := range thread[start:end] {
+		j := s.messageJSON(m)
+		if withMeta && m.Metadata != nil {
+			j["metadata"] = m.Metadata
+		}
+		msgs = append(msgs, j)
+	}
+	next := ""
+	if end < len(thread) {
+		next = "cur_" + strconv.Itoa(end)
+	}
+	return obj{"ok": true, "messages": msgs, "has_more": next != "", "response_metadata": obj{"next_cursor": next}}
 }
 
 func (s *Server) usergroupsUsersList(p url.Values) any {
