@@ -3,8 +3,6 @@ package handlers
 import (
 	"strings"
 
-	gh "github.com/google/go-github/v88/github"
-
 	"github.com/migratebot/migratebot/bot"
 )
 
@@ -12,15 +10,14 @@ import (
 // command. Edits do not run a command twice, and other chatter is not
 // queued at all; the engine checks the PR is the bot's and the author's
 // rights.
-func commentJob(ev *gh.IssueCommentEvent) *bot.Job {
-	body := ev.GetComment().GetBody()
-	// Issue.IsPullRequest has a value receiver: it panics on a nil issue.
-	if ev.GetAction() != "created" || ev.GetIssue() == nil || !ev.GetIssue().IsPullRequest() || !strings.HasPrefix(strings.TrimSpace(body), "/migrate") {
+func commentJob(ev *webhook) *bot.Job {
+	if ev.Action != "created" || ev.Comment == nil || !ev.Issue.isPullRequest() ||
+		!strings.HasPrefix(strings.TrimSpace(ev.Comment.Body), "/migrate") {
 		return nil
 	}
-	user := ev.GetComment().GetUser()
+	user := ev.Comment.User
 	return &bot.Job{Kind: bot.JobPRComment, PRComment: &bot.PRCommentEvent{
-		Repo: ev.GetRepo().GetFullName(), Number: ev.GetIssue().GetNumber(), CommentID: ev.GetComment().GetID(),
-		Author: user.GetLogin(), Bot: isBot(user), Body: body,
+		Repo: ev.Repository.fullName(), Number: ev.Issue.number(), CommentID: ev.Comment.ID,
+		Author: user.login(), Bot: user.isBot(), Body: ev.Comment.Body,
 	}}
 }

@@ -1,24 +1,23 @@
 package handlers
 
-import (
-	gh "github.com/google/go-github/v88/github"
-
-	"github.com/migratebot/migratebot/bot"
-)
+import "github.com/migratebot/migratebot/bot"
 
 // pullRequestJob: a closed PR (merged or not) moves its migration on; the
 // bot does not act on other pull_request actions.
-func pullRequestJob(ev *gh.PullRequestEvent) *bot.Job {
-	if ev.GetAction() != "closed" {
+func pullRequestJob(ev *webhook) *bot.Job {
+	if ev.Action != "closed" {
 		return nil
 	}
-	pr := ev.GetPullRequest()
-	by := ev.GetSender().GetLogin()
-	if pr.GetMerged() && pr.GetMergedBy().GetLogin() != "" {
-		by = pr.GetMergedBy().GetLogin()
+	pr := ev.PullRequest
+	if pr == nil {
+		pr = &pullRequest{} // no number: refused as incomplete
+	}
+	by := ev.Sender.login()
+	if pr.Merged && pr.MergedBy.login() != "" {
+		by = pr.MergedBy.login()
 	}
 	return &bot.Job{Kind: bot.JobPullRequest, PullRequest: &bot.PullRequestEvent{
-		Repo: ev.GetRepo().GetFullName(), Number: pr.GetNumber(), Merged: pr.GetMerged(),
-		By: by, InstallationID: ev.GetInstallation().GetID(),
+		Repo: ev.Repository.fullName(), Number: pr.Number, Merged: pr.Merged,
+		By: by, InstallationID: ev.Installation.id(),
 	}}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,7 @@ func TestGitHubEventsBecomeJobs(t *testing.T) {
 		{name: "comment on an issue", event: "issue_comment", file: "issue_comment.created.json",
 			edit: func(v map[string]any) { obj(v, "comment")["body"] = "/migrate next" }},
 		{name: "edited comment", event: "issue_comment", file: "issue_comment.edited.json", edit: prComment("/migrate next", "User")},
+		{name: "an event the bot does not handle", event: "installation", file: "installation.created.json"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,5 +141,43 @@ func TestGitHubEventsBecomeJobs(t *testing.T) {
 				t.Errorf("job (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestMalformedHandledEventRefused: a signed body of an event the bot
+// handles that is not GitHub's JSON, or lacks what the engine needs, is
+// answered 400 saying what was wrong, counted as bad input, and queues
+// nothing.
+func TestMalformedHandledEventRefused(t *testing.T) {
+	const secret = "webhook-secret"
+	for _, tc := range []struct{ event, body, want string }{
+		{"pull_request", `{"action":"closed","pull_request":[`, "malformed payload"},
+		{"pull_request", `"closed"`, "malformed payload"},
+		{"pull_request", `{"action":"closed","number":"two"}`, "malformed payload"},
+		{"pull_request", ``, "malformed payload"},
+		{"pull_request", `{"action":"closed","repository":{"full_name":"acme/envs"},"sender":{"login":"bob"}}`, "incomplete event: no number"},
+		{"pull_request_review", `{"action":"submitted","repository":{"full_name":"acme/envs"},"pull_request":{"number":2,"head":{"repo":{"full_name":"acme/envs"}}}}`, "incomplete event: no id"},
+		{"issue_comment", `{"action":"created","issue":{"number":2,"pull_request":{}},"comment":{"id":5,"body":"/migrate next","user":{"login":"bob"}}}`, "incomplete event: no repository"},
+	} {
+		q := &recordingQueue{}
+		var outcomes []string
+		h := &GitHubWebhooks{Secret: secret, Queue: q, Log: slog.New(slog.DiscardHandler),
+			Intake: func(_, event, outcome string) { outcomes = append(outcomes, event+" "+outcome) }}
+		req := httptest.NewRequest(http.MethodPost, "/github/webhooks", strings.NewReader(tc.body))
+		req.Header.Set("X-Hub-Signature-256", hubSignature(secret, tc.body))
+		req.Header.Set("X-GitHub-Event", tc.event)
+		req.Header.Set("X-GitHub-Delivery", "d-1")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s %q: %d %s, want 400 %s", tc.event, tc.body, rec.Code, rec.Body, tc.want)
+		}
+		if len(q.jobs) != 0 {
+			t.Errorf("%s %q queued %+v", tc.event, tc.body, q.jobs)
+		}
+		if want := []string{tc.event + " bad_input"}; !slices.Equal(outcomes, want) {
+			t.Errorf("%s %q counted %v, want %v", tc.event, tc.body, outcomes, want)
+		}
 	}
 }
