@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	goslack "github.com/slack-go/slack"
 
 	"github.com/migratebot/migratebot/bot"
@@ -18,7 +19,16 @@ import (
 // Chat implements bot.Chat with slack-go.
 type Chat struct {
 	api *goslack.Client
+	// names caches UserName's answers: each step names its requester on
+	// its ticket, and a name seldom changes within the hour.
+	names *expirable.LRU[string, string]
 }
+
+// Names are cached this long, for this many users.
+const (
+	nameTTL   = time.Hour
+	nameCache = 10000
+)
 
 var _ bot.Chat = (*Chat)(nil)
 
@@ -33,7 +43,7 @@ func New(token, apiURL string, timeout time.Duration, transport http.RoundTrippe
 	// A 429 is retried after its Retry-After: Slack did nothing, and a
 	// message dropped for a rate limit would leave a step unsaid.
 	opts = append(opts, goslack.OptionRetry(3))
-	return &Chat{api: goslack.New(token, opts...)}
+	return &Chat{api: goslack.New(token, opts...), names: expirable.NewLRU[string, string](nameCache, nil, nameTTL)}
 }
 
 // Post implements bot.Chat.
@@ -65,18 +75,25 @@ func (c *Chat) Ephemeral(ctx context.Context, channel, user string, m bot.Messag
 	return nil
 }
 
-// UserName implements bot.Chat (users.info; the token needs users:read).
+// UserName implements bot.Chat (users.info, remembered for an hour; the
+// token needs users:read).
 func (c *Chat) UserName(ctx context.Context, user string) (string, error) {
+	if name, ok := c.names.Get(user); ok {
+		return name, nil
+	}
 	u, err := c.api.GetUserInfoContext(ctx, user)
 	if err != nil {
 		return "", fmt.Errorf("read user %s: %w", user, err)
 	}
-	for _, name := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
-		if name != "" {
-			return name, nil
+	name := user
+	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+		if n != "" {
+			name = n
+			break
 		}
 	}
-	return user, nil
+	c.names.Add(user, name)
+	return name, nil
 }
 
 // GroupMembers implements bot.Chat (usergroups.users.list; the token needs

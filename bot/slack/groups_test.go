@@ -49,7 +49,18 @@ func TestUserName(t *testing.T) {
 		t.Errorf("UserName(U0CAROL) = %q, %v; want carol", got, err)
 	}
 	var se goslack.SlackErrorResponse
-	if _, err := chat.UserName(ctx, "U0NOBODY"); !errors.As(err, &se) || se.Err != "user_not_found" {
-		t.Errorf("unknown user: %v, want user_not_found", err)
+	for range 2 { // a failure is not remembered
+		if _, err := chat.UserName(ctx, "U0NOBODY"); !errors.As(err, &se) || se.Err != "user_not_found" {
+			t.Errorf("unknown user: %v, want user_not_found", err)
+		}
+	}
+	// Asked again, the name is remembered: no second users.info.
+	for range 3 {
+		if got, err := chat.UserName(ctx, "U0CAROL"); err != nil || got != "carol" {
+			t.Errorf("UserName(U0CAROL) again = %q, %v; want carol", got, err)
+		}
+	}
+	if calls := emu.Calls()["users.info"]; calls != 3 {
+		t.Errorf("%d users.info calls, want 3 (carol once, the unknown user twice)", calls)
 	}
 }
