@@ -232,6 +232,9 @@ type Chat interface {
 	// Find returns the ts of the bot's message carrying key in the thread
 	// threadTS, or "" when there is none.
 	Find(ctx context.Context, channel, threadTS, key string) (ts string, err error)
+	// FindInChannel returns the ts of the bot's message carrying key among
+	// the channel's latest messages (a thousand), or "" when there is none.
+	FindInChannel(ctx context.Context, channel, key string) (ts string, err error)
 	// Ephemeral shows a message to one user alone.
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
 	// GroupMembers lists the user ids in a user group (its id, S…).

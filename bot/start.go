@@ -159,9 +159,10 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 	}
 	defer unlock()
 	if m, err := e.store.Load(ctx, key); err == nil && m.Thread.TS == "" && m.Status == StatusActive {
-		// A start cut off between saving the migration and posting its
-		// plan (its replica died): finish it, once.
-		return e.postPlan(ctx, req, key, m)
+		// A start cut off between saving the migration and saving its
+		// plan's ts (its replica died, or Slack's answer was lost): finish
+		// it, once.
+		return e.postPlan(ctx, req, key, m, true)
 	} else if err == nil {
 		return refuse("%s is already migrating (`%s`, started by <@%s>): its thread is the conversation. `/migrate status %s` shows where it is.", key.Service, m.ID, m.StartedBy, key.Service)
 	} else if !errors.Is(err, ErrNotFound) {
@@ -206,16 +207,17 @@ func (e *Engine) start(ctx context.Context, req CommandRequest, key ServiceKey) 
 	} else if err != nil {
 		return fmt.Errorf("create migration for %s: %w", key, err)
 	}
-	return e.postPlan(ctx, req, key, m)
+	return e.postPlan(ctx, req, key, m, false)
 }
 
-// postPlan posts a new migration's plan, whose thread is its conversation.
-func (e *Engine) postPlan(ctx context.Context, req CommandRequest, key ServiceKey, m *Migration) error {
+// postPlan posts a new migration's plan, whose thread is its conversation;
+// resumed, the plan may have been posted already, and is found instead.
+func (e *Engine) postPlan(ctx context.Context, req CommandRequest, key ServiceKey, m *Migration, resumed bool) error {
 	plan, err := e.planMessage(m)
 	if err != nil {
 		return err
 	}
-	ts, err := e.chat.Post(ctx, req.Channel, "", plan)
+	ts, err := e.postOnce(ctx, m, req.Channel, "", plan, resumed)
 	if err != nil {
 		return fmt.Errorf("post the plan of %s: %w", key, err)
 	}

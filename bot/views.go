@@ -128,7 +128,7 @@ func (e *Engine) planMessage(m *Migration) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return Message{Text: text}, nil
+	return Message{Text: text, Key: fmt.Sprintf("plan/%s/%d", m.ID, m.StartedAt.UnixNano())}, nil
 }
 
 // refreshPlan updates the thread's plan message in place. It is a courtesy:
@@ -187,32 +187,52 @@ func (e *Engine) postChange(ctx context.Context, m *Migration, c *Change) error 
 		msg.Buttons = []Button{{ActionID: "migrate:approve", Text: "Approve change", Value: m.Key.String(), Style: "primary"}}
 	}
 	msg.Key = c.MessageKey
-	if c.MessageTS == "" && c.MessageKey != "" && !c.unposted {
-		// A post may have been made whose ts was not saved.
-		ts, err := e.chat.Find(ctx, m.Thread.Channel, m.Thread.TS, c.MessageKey)
-		if err != nil {
-			// Better a second message than none.
-			e.log.WarnContext(ctx, "could not look for the step message; posting it", "migration", m.ID, "err", err)
-		}
-		c.MessageTS = ts
-	}
 	if c.MessageTS != "" {
 		return e.chat.Update(ctx, m.Thread.Channel, c.MessageTS, msg)
 	}
-	c.unposted = false // from here on a post may have been made
-	ts, err := e.chat.Post(ctx, m.Thread.Channel, m.Thread.TS, msg)
-	if err != nil && c.MessageKey != "" {
-		// A failed post may still have been made, its answer lost: look
-		// for it now rather than at the next update.
-		if found, ferr := e.chat.Find(ctx, m.Thread.Channel, m.Thread.TS, c.MessageKey); ferr == nil && found != "" {
-			ts, err = found, nil
-		}
-	}
+	maybe := !c.unposted // a post may have been made whose ts was not saved
+	c.unposted = false
+	ts, err := e.postOnce(ctx, m, m.Thread.Channel, m.Thread.TS, msg, maybe)
 	if err != nil {
 		return err
 	}
 	c.MessageTS = ts
 	return nil
+}
+
+// postOnce posts a keyed message, in a thread or (thread "") in the
+// channel, and returns its ts. Slack has no idempotency key, so the key
+// does its work: when a post of the message may already have been made
+// (maybe: a replica died, or an answer was lost, before its ts was saved)
+// the message is looked for first and, found, updated; and a post that
+// fails is looked for, in case only its answer was lost. A lookup that
+// fails is logged, and the message posted: better twice than never.
+func (e *Engine) postOnce(ctx context.Context, m *Migration, channel, thread string, msg Message, maybe bool) (string, error) {
+	find := func() (string, error) {
+		if msg.Key == "" {
+			return "", nil
+		}
+		if thread == "" {
+			return e.chat.FindInChannel(ctx, channel, msg.Key)
+		}
+		return e.chat.Find(ctx, channel, thread, msg.Key)
+	}
+	if maybe {
+		ts, err := find()
+		if err != nil {
+			e.log.WarnContext(ctx, "could not look for a message that may have been posted; posting it", "migration", m.ID, "err", err)
+		} else if ts != "" {
+			return ts, e.chat.Update(ctx, channel, ts, msg)
+		}
+	}
+	ts, err := e.chat.Post(ctx, channel, thread, msg)
+	if err != nil {
+		if found, ferr := find(); ferr == nil && found != "" {
+			return found, nil
+		}
+		return "", err
+	}
+	return ts, nil
 }
 
 // messageKey names a change's step message for Find: the migration, the

@@ -117,16 +117,52 @@ func (c *Chat) Find(ctx context.Context, channel, threadTS, key string) (string,
 		if err != nil {
 			return "", fmt.Errorf("read the thread %s in %s: %w", threadTS, channel, err)
 		}
-		for _, m := range msgs {
-			if m.Metadata.EventType == metadataType && m.Metadata.EventPayload["key"] == key {
-				return m.Timestamp, nil
-			}
+		if ts := keyed(msgs, key); ts != "" {
+			return ts, nil
 		}
 		if !more || cursor == "" {
 			return "", nil
 		}
 		params.Cursor = cursor
 	}
+}
+
+// FindInChannel implements bot.Chat: it reads the channel's latest
+// messages, newest first (conversations.history, 200 at a time; the same
+// scopes as Find), for the bot's message whose metadata carries key. It
+// reads no further back than historyDepth messages: the message sought was
+// posted moments before the bot lost track of it, and the bot's clock and
+// Slack's need not agree.
+func (c *Chat) FindInChannel(ctx context.Context, channel, key string) (string, error) {
+	params := &goslack.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true}
+	for read := 0; read < historyDepth; {
+		resp, err := c.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", fmt.Errorf("read the history of %s: %w", channel, err)
+		}
+		if ts := keyed(resp.Messages, key); ts != "" {
+			return ts, nil
+		}
+		read += len(resp.Messages)
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" || len(resp.Messages) == 0 {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return "", nil
+}
+
+// historyDepth is how many of a channel's latest messages FindInChannel reads.
+const historyDepth = 1000
+
+// keyed returns the ts of the message whose metadata carries key, or "".
+func keyed(msgs []goslack.Message, key string) string {
+	for _, m := range msgs {
+		if m.Metadata.EventType == metadataType && m.Metadata.EventPayload["key"] == key {
+			return m.Timestamp
+		}
+	}
+	return ""
 }
 
 // metadataType is the event_type of the metadata the bot's keyed messages

@@ -60,3 +60,44 @@ func TestFindKeyedMessage(t *testing.T) {
 		t.Error("Find in a thread that does not exist: no error")
 	}
 }
+
+// TestFindKeyedMessageInChannel: a channel message posted with a key is
+// found among the channel's latest messages, past the first page, and not
+// in its threads; another key, or a message older than the latest
+// thousand, is not found.
+func TestFindKeyedMessageInChannel(t *testing.T) {
+	chat, emu := emulated(t)
+	emu.AddChannel("C0MIGRATE", "migrations")
+	ctx := context.Background()
+	post := func(thread string, m bot.Message) string {
+		t.Helper()
+		ts, err := chat.Post(ctx, "C0MIGRATE", thread, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	post("", bot.Message{Text: "billing: plan", Key: "plan/billing"})
+	for i := range historyDepth {
+		post("", bot.Message{Text: fmt.Sprint("other ", i)})
+	}
+	plan := post("", bot.Message{Text: "search: plan", Key: "plan/search"})
+	post(plan, bot.Message{Text: "weights-10", Key: "step/search"})
+	for i := range 250 {
+		post("", bot.Message{Text: fmt.Sprint("more ", i)})
+	}
+	for _, tc := range []struct{ key, want string }{
+		{"plan/search", plan},
+		{"step/search", ""},  // a thread reply
+		{"plan/billing", ""}, // more than a thousand messages back
+		{"plan/nothing", ""},
+	} {
+		got, err := chat.FindInChannel(ctx, "C0MIGRATE", tc.key)
+		if err != nil || got != tc.want {
+			t.Errorf("FindInChannel(%q) = %q, %v; want %q", tc.key, got, err, tc.want)
+		}
+	}
+	if _, err := chat.FindInChannel(ctx, "C0NOWHERE", "k"); err == nil {
+		t.Error("FindInChannel in a channel that does not exist: no error")
+	}
+}

@@ -33,10 +33,20 @@ type killWorld struct {
 	rdb   *goredis.Client
 	store *redisstore.Store
 	rs    []*serveproc.Replica
-	// stepPosted, when set, runs once, after Slack posted the step's
-	// message and before its answer goes back to the bot.
-	mu         sync.Mutex
-	stepPosted func()
+	// posted, when set, runs once, after Slack posted a message that
+	// postMatch accepts (by its form) and before the answer goes back to
+	// the bot.
+	mu        sync.Mutex
+	postMatch func(form url.Values) bool
+	posted    func()
+}
+
+// killAfterPosting kills with kill once Slack has posted a message match
+// accepts, before the bot hears back.
+func (w *killWorld) killAfterPosting(match func(form url.Values) bool, kill func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.postMatch, w.posted = match, kill
 }
 
 func newKillWorld(t *testing.T, bin string) *killWorld {
@@ -83,9 +93,9 @@ func (w *killWorld) slackFront() http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body)) // slack-go posts forms; anything else is not the step
 		w.mu.Lock()
-		hook := w.stepPosted
-		if hook != nil && strings.HasSuffix(r.URL.Path, "/chat.postMessage") && strings.Contains(form.Get("text"), "*"+stepName+"*") {
-			w.stepPosted = nil
+		hook := w.posted
+		if hook != nil && strings.HasSuffix(r.URL.Path, "/chat.postMessage") && w.postMatch(form) {
+			w.posted = nil
 		} else {
 			hook = nil
 		}
@@ -165,9 +175,7 @@ func TestReplicaKilledMidStep(t *testing.T) {
 		{
 			name: "after the step message, before the state save",
 			arm: func(w *killWorld, kill func()) {
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				w.stepPosted = kill
+				w.killAfterPosting(func(form url.Values) bool { return strings.Contains(form.Get("text"), "*"+stepName+"*") }, kill)
 			},
 		},
 	}
@@ -222,5 +230,55 @@ func TestReplicaKilledMidStep(t *testing.T) {
 			}
 			report(t, onceEach(r.w.sb.GitHub(), r.w.sb.Slack(), r.w.migration()))
 		})
+	}
+}
+
+// TestReplicaKilledAfterPostingThePlan: the replica starting a migration
+// is SIGKILLed after Slack posted the plan and before the bot saved its
+// ts. The other replica takes the start over and finds the plan in the
+// channel: one plan, and it is the migration's thread.
+func TestReplicaKilledAfterPostingThePlan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	w := newKillWorld(t, serveproc.Build(t))
+	killed := make(chan error, 1)
+	var victim *serveproc.Replica
+	w.killAfterPosting(func(form url.Values) bool {
+		return form.Get("thread_ts") == "" && strings.HasPrefix(form.Get("text"), "*Migration of `search`")
+	}, func() {
+		v, err := holder(context.Background(), w.rdb, w.rs)
+		if err == nil {
+			victim, err = v, v.Kill()
+		}
+		killed <- err
+	})
+	w.command("start search")
+	select {
+	case err := <-killed:
+		if err != nil {
+			t.Fatalf("kill the replica starting the migration: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the plan was never posted")
+	}
+	testkit.WaitFor(t, 3*serveproc.ClaimAfter, "the start taken over and done", func() bool {
+		m := w.migration()
+		return m != nil && m.Thread.TS != "" && w.idle()
+	})
+	survivor := w.rs[0]
+	if survivor == victim {
+		survivor = w.rs[1]
+	}
+	if !strings.Contains(survivor.Logs.String(), "took over a job a stopped replica had started") {
+		t.Errorf("%s does not say it took the job over", survivor.Name)
+	}
+	plans := planMessages(w.sb.Slack().Messages(), "search")
+	if len(plans) != 1 {
+		t.Fatalf("%d plans of search in the channel, want 1", len(plans))
+	}
+	if m := w.migration(); m.Thread.TS != plans[0].TS {
+		t.Errorf("the migration's thread is %s, the plan is %s", m.Thread.TS, plans[0].TS)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/sandbox"
+	"github.com/migratebot/migratebot/test/slackemu"
 )
 
 // TestSlackRateLimitDuringAStep: Slack answers 429 with Retry-After to the
@@ -91,6 +92,57 @@ func TestSlackRateLimitDuringAStep(t *testing.T) {
 				bad("after the merge the thread has %d %s messages, want 1 saying merged", len(msgs), stepName)
 			}
 			report(t, problems)
+		})
+	}
+}
+
+// planMessages are the channel's messages that are a plan of service.
+func planMessages(msgs []slackemu.Message, service string) []slackemu.Message {
+	var out []slackemu.Message
+	for _, m := range msgs {
+		if m.ThreadTS == "" && !m.Ephemeral && strings.HasPrefix(m.Text, "*Migration of `"+service+"`") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestPlanAnswerLost: Slack posts a new migration's plan and the answer
+// is lost. The bot finds the plan in the channel by its key and makes it
+// the thread; when that look fails too, the start fails, and the start run
+// again finds the plan rather than posting another.
+func TestPlanAnswerLost(t *testing.T) {
+	for _, blind := range []bool{false, true} {
+		t.Run(map[bool]string{false: "found at once", true: "found when the start is run again"}[blind], func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			slack := h.sb.Slack()
+			slack.LoseNextAnswer("chat.postMessage", 1)
+			if blind {
+				slack.FailNext("conversations.history", http.StatusInternalServerError, 1, nil)
+			}
+			evs := h.do("as alice", "/migrate start search")
+			if blind {
+				if m := h.migration(); m == nil || m.Thread.TS != "" {
+					t.Fatalf("after a start whose plan was lost and not found: %+v, want the migration without its thread", m)
+				}
+				if told := ephemeralTo(evs, "alice"); len(told) != 1 || !strings.Contains(told[0], "safe to run it again") {
+					t.Errorf("alice was told %q, want that the start failed and is safe to run again", told)
+				}
+				h.do("/migrate start search")
+			}
+			m := h.migration()
+			plans := planMessages(slack.Messages(), "search")
+			if len(plans) != 1 {
+				t.Fatalf("%d plans of search in the channel, want 1", len(plans))
+			}
+			if m == nil || m.Thread.TS != plans[0].TS {
+				t.Errorf("the migration's thread is %+v, the plan is %s", m, plans[0].TS)
+			}
+			h.do("/migrate next")
+			if msgs := stepMessages(slack.Messages(), plans[0].TS, stepName); len(msgs) != 1 {
+				t.Errorf("%d %s messages in the plan's thread, want 1", len(msgs), stepName)
+			}
 		})
 	}
 }

@@ -19,8 +19,9 @@
 // before slacktest registers its defaults, so the emulator's handlers replace
 // slacktest's (chat.postMessage, chat.postEphemeral, auth.test, users.info,
 // conversations.info) and add what it lacks (chat.update, chat.delete,
-// chat.getPermalink, conversations.replies with message metadata,
-// usergroups.users.list, and "unknown_method" for anything else). In front of slacktest sits a small handler of the
+// chat.getPermalink, conversations.replies and conversations.history with
+// message metadata, usergroups.users.list, and "unknown_method" for
+// anything else). In front of slacktest sits a small handler of the
 // emulator's own that every Web API call goes through: it counts the call,
 // applies FailNext and checks the token, then proxies to slacktest (and,
 // with LoseNextAnswer, drops slacktest's answer). That is

@@ -956,3 +956,52 @@ func TestLoseNextAnswer(t *testing.T) {
 		t.Errorf("Messages = %+v, want both posted", msgs)
 	}
 }
+
+// TestChannelHistory: conversations.history lists the channel's own
+// messages (not thread replies, unless broadcast), newest first, after
+// oldest, with metadata when asked and a cursor for more.
+func TestChannelHistory(t *testing.T) {
+	f := newFixture(t)
+	post := func(opts ...slack.MsgOption) string {
+		t.Helper()
+		_, ts, err := f.api.PostMessage("C0MIGRATE", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	early := post(slack.MsgOptionText("early", false))
+	md := slack.SlackMetadata{EventType: "migratebot_message", EventPayload: map[string]any{"key": "plan-1"}}
+	plan := post(slack.MsgOptionText("plan", false), slack.MsgOptionMetadata(md))
+	post(slack.MsgOptionText("reply", false), slack.MsgOptionTS(plan))
+	shout := post(slack.MsgOptionText("broadcast", false), slack.MsgOptionTS(plan), slack.MsgOptionBroadcast())
+	last := post(slack.MsgOptionText("last", false))
+
+	var got []slack.Message
+	params := &slack.GetConversationHistoryParameters{ChannelID: "C0MIGRATE", Oldest: early, Limit: 2, IncludeAllMetadata: true}
+	for {
+		resp, err := f.api.GetConversationHistory(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, resp.Messages...)
+		if !resp.HasMore {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	var tss []string
+	for _, m := range got {
+		tss = append(tss, m.Timestamp)
+	}
+	if diff := cmp.Diff([]string{last, shout, plan}, tss); diff != "" {
+		t.Errorf("history after %s (-want +got):\n%s", early, diff)
+	}
+	if len(got) == 3 && got[2].Metadata.EventPayload["key"] != "plan-1" {
+		t.Errorf("the plan's metadata = %+v", got[2].Metadata)
+	}
+	resp, err := f.api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: "C0MIGRATE", Oldest: early, Inclusive: true, Latest: plan})
+	if err != nil || len(resp.Messages) != 2 || resp.Messages[0].Timestamp != plan || resp.Messages[1].Timestamp != early || resp.Messages[0].Metadata.EventType != "" {
+		t.Errorf("inclusive range without metadata: %+v, %v", resp, err)
+	}
+}

@@ -35,6 +35,7 @@ func (s *Server) bind(c slacktest.Customize) {
 		"users.info":            s.usersInfo,
 		"conversations.info":    s.conversationsInfo,
 		"conversations.replies": s.conversationsReplies,
+		"conversations.history": s.conversationsHistory,
 		"usergroups.users.list": s.usergroupsUsersList,
 	} {
 		c.Handle("/"+method, apiHandler(h))
@@ -563,6 +564,57 @@ func (s *Server) conversationsReplies(p url.Values) any {
 			}
 		}
 	}
+	return s.page(p, thread)
+}
+
+// conversationsHistory answers conversations.history: the channel's
+// messages (not thread replies, unless also sent to the channel), newest
+// first, after oldest and up to latest (exclusive, unless inclusive),
+// paged as conversations.replies is.
+func (s *Server) conversationsHistory(p url.Values) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.resolveChannel(p.Get("channel"))
+	if !ok {
+		return apiErr("channel_not_found")
+	}
+	oldest, latest := p.Get("oldest"), p.Get("latest")
+	inclusive := p.Get("inclusive") == "true" || p.Get("inclusive") == "1"
+	within := func(ts string) bool {
+		if oldest != "" && (tsBefore(ts, oldest) || (!inclusive && ts == oldest)) {
+			return false
+		}
+		return latest == "" || tsBefore(ts, latest) || (inclusive && ts == latest)
+	}
+	var history []*message
+	for i := len(s.msgs) - 1; i >= 0; i-- {
+		m := s.msgs[i]
+		top := m.ThreadTS == "" || m.ThreadTS == m.TS || m.ReplyBroadcast
+		if m.Channel == ch.id && top && !m.Ephemeral && !m.Deleted && within(m.TS) {
+			history = append(history, m)
+		}
+	}
+	return s.page(p, history)
+}
+
+// tsBefore orders two message ts ("1700000000.000100") by time: by their
+// seconds, then their fraction.
+func tsBefore(a, b string) bool {
+	as, af, _ := strings.Cut(a, ".")
+	bs, bf, _ := strings.Cut(b, ".")
+	if len(as) != len(bs) {
+		return len(as) < len(bs)
+	}
+	if as != bs {
+		return as < bs
+	}
+	return af+strings.Repeat("0", max(0, len(bf)-len(af))) < bf+strings.Repeat("0", max(0, len(af)-len(bf)))
+}
+
+// page answers a message list limit at a time (default 100, at most 1000)
+// with a cursor for the rest, with each message's metadata when the call
+// asks include_all_metadata, as Slack does.
+func (s *Server) page(p url.Values, list []*message) any {
 	limit := 100
 	if l := p.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -574,15 +626,15 @@ func (s *Server) conversationsReplies(p url.Values) any {
 	start := 0
 	if c := p.Get("cursor"); c != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(c, "cur_"))
-		if err != nil || !strings.HasPrefix(c, "cur_") || n < 0 || n > len(thread) {
+		if err != nil || !strings.HasPrefix(c, "cur_") || n < 0 || n > len(list) {
 			return apiErr("invalid_cursor")
 		}
 		start = n
 	}
-	end := min(start+limit, len(thread))
+	end := min(start+limit, len(list))
 	withMeta := p.Get("include_all_metadata") == "true" || p.Get("include_all_metadata") == "1"
 	msgs := make([]obj, 0, end-start)
-	for _, m := range thread[start:end] {
+	for _, m := range list[start:end] {
 		j := s.messageJSON(m)
 		if withMeta && m.Metadata != nil {
 			j["metadata"] = m.Metadata
@@ -590,7 +642,7 @@ func (s *Server) conversationsReplies(p url.Values) any {
 		msgs = append(msgs, j)
 	}
 	next := ""
-	if end < len(thread) {
+	if end < len(list) {
 		next = "cur_" + strconv.Itoa(end)
 	}
 	return obj{"ok": true, "messages": msgs, "has_more": next != "", "response_metadata": obj{"next_cursor": next}}
