@@ -155,16 +155,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 // for the migrations gauge: read from Redis when Prometheus scrapes.
 func migrationsByStep(store *redisstore.Store) func(ctx context.Context) (map[string]int, error) {
 	return func(ctx context.Context) (map[string]int, error) {
-		keys, err := store.Active(ctx)
-		if err != nil {
-			return nil, err
-		}
 		out := map[string]int{}
-		for _, k := range keys {
-			m, err := store.Load(ctx, k)
-			if err != nil {
-				continue // finished since it was listed
-			}
+		err := bot.EachActive(ctx, store, func(m *bot.Migration) {
 			step := "done"
 			if cur, ok := m.Current(); ok {
 				step = cur.ID
@@ -173,6 +165,9 @@ func migrationsByStep(store *redisstore.Store) func(ctx context.Context) (map[st
 				step = string(m.Status)
 			}
 			out[step]++
+		})
+		if err != nil {
+			return nil, err
 		}
 		return out, nil
 	}

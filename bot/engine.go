@@ -295,28 +295,59 @@ func (e *Engine) resolve(ctx context.Context, req CommandRequest, cmd Command) (
 	slices.Sort(names)
 	return ServiceKey{}, nil, &UsageError{
 		Problem: fmt.Sprintf("Which migration? Active in this channel: %s. Name it as the last word, e.g. `/migrate %s %s`.",
-			strings.Join(names, ", "), cmd.Verb, names[0]),
+			joinFirst(names, whichLimit), cmd.Verb, names[0]),
 		Usage: Usage(cmd.Verb),
 	}
 }
 
+// whichLimit is how many services "Which migration?" names: enough to
+// find the one meant in a busy channel, and a short answer however many
+// migrations the channel has.
+const whichLimit = 20
+
+// joinFirst joins the first limit names with commas, and says how many
+// more there are.
+func joinFirst(names []string, limit int) string {
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, …and %d more", strings.Join(names[:limit], ", "), len(names)-limit)
+}
+
 // activeIn lists the active migrations whose thread is in channel ("" for all).
 func (e *Engine) activeIn(ctx context.Context, channel string) ([]*Migration, error) {
-	keys, err := e.store.Active(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list active migrations: %w", err)
-	}
 	var out []*Migration
-	for _, k := range keys {
-		m, err := e.store.Load(ctx, k)
-		if err != nil {
-			continue // finished meanwhile
-		}
+	err := EachActive(ctx, e.store, func(m *Migration) {
 		if channel == "" || m.Thread.Channel == channel {
 			out = append(out, m)
 		}
+	})
+	return out, err
+}
+
+// activeBatch is how many migrations EachActive loads at once: a few round
+// trips for 10,000 migrations, and a thousand of them in memory at a time
+// rather than all.
+const activeBatch = 1000
+
+// EachActive calls fn with every active migration, in the order of
+// Store.Active, loading them activeBatch at a time with Store.LoadMany. A
+// migration that finished since it was listed is skipped.
+func EachActive(ctx context.Context, s Store, fn func(*Migration)) error {
+	keys, err := s.Active(ctx)
+	if err != nil {
+		return fmt.Errorf("list active migrations: %w", err)
 	}
-	return out, nil
+	for start := 0; start < len(keys); start += activeBatch {
+		ms, err := s.LoadMany(ctx, keys[start:min(start+activeBatch, len(keys))])
+		if err != nil {
+			return fmt.Errorf("read active migrations: %w", err)
+		}
+		for _, m := range ms {
+			fn(m)
+		}
+	}
+	return nil
 }
 
 func (e *Engine) keyEnv(key ServiceKey) (ServiceKey, *config.Environment, error) {

@@ -33,6 +33,10 @@ type Store interface {
 	Save(ctx context.Context, m *Migration) error
 	// Active lists the services with an active migration.
 	Active(ctx context.Context) ([]ServiceKey, error)
+	// LoadMany returns the active migrations of keys, in the order of keys,
+	// in a few round trips rather than one per key. A key with no active
+	// migration (finished since Active listed it) is skipped, not an error.
+	LoadMany(ctx context.Context, keys []ServiceKey) ([]*Migration, error)
 	// History returns a service's finished migrations, newest first, and
 	// UpdateHistory rewrites one of them (for its tickets, settled after
 	// it finished).

@@ -331,15 +331,23 @@ func (e *Engine) list(ctx context.Context, req CommandRequest) error {
 		e.log.WarnContext(ctx, "unauthorized command refused", "slack_user", req.User, "verb", VerbList)
 		return refuse("You may not list migrations: you have no role in any environment. An admin can add your Slack user id (%s) to an environment's people in migratebot's config.", req.User)
 	}
-	ms, err := e.activeIn(ctx, "")
+	// Only the migrations shown are kept; the others are counted.
+	var ms []*Migration
+	total := 0
+	err := EachActive(ctx, e.store, func(m *Migration) {
+		total++
+		if len(ms) < listLimit {
+			ms = append(ms, m)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	if len(ms) == 0 {
+	if total == 0 {
 		return e.say(ctx, req, "No migration is active. `/migrate start <service>` starts one.")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Active migrations* (%d):\n", len(ms))
+	fmt.Fprintf(&b, "*Active migrations* (%d):\n", total)
 	for _, m := range ms {
 		step := "all steps done"
 		if cur, ok := m.Current(); ok {
@@ -357,8 +365,16 @@ func (e *Engine) list(ctx context.Context, req CommandRequest) error {
 		}
 		b.WriteString("\n")
 	}
+	if total > len(ms) {
+		fmt.Fprintf(&b, "…and %d more. `/migrate status <service>` shows any one of them.\n", total-len(ms))
+	}
 	return e.say(ctx, req, strings.TrimSpace(b.String()))
 }
+
+// listLimit is how many migrations /migrate list shows: a line each, so
+// the answer stays a couple of Slack sections (Slack takes at most 50 in a
+// message) however many are active.
+const listLimit = 50
 
 func (e *Engine) hasAnyRole(user string) bool {
 	for _, env := range e.cfg.Environments {

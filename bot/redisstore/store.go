@@ -107,6 +107,12 @@ func (s *Store) Load(ctx context.Context, key bot.ServiceKey) (*bot.Migration, e
 	if err != nil {
 		return nil, fmt.Errorf("load migration %s: %w", key, err)
 	}
+	return decodeMigration(key, vals)
+}
+
+// decodeMigration reads the answer of HMGET v data on a migration's hash:
+// ErrNotFound when the hash is gone.
+func decodeMigration(key bot.ServiceKey, vals []any) (*bot.Migration, error) {
 	data, ok := vals[1].(string)
 	if !ok {
 		return nil, bot.ErrNotFound
@@ -116,6 +122,41 @@ func (s *Store) Load(ctx context.Context, key bot.ServiceKey) (*bot.Migration, e
 		return nil, fmt.Errorf("decode migration %s: %w", key, err)
 	}
 	return &m, nil
+}
+
+// loadManyChunk is how many migrations LoadMany asks for in one pipeline:
+// enough that 10,000 take ten round trips, few enough that one reply
+// (about 7 KB a migration) stays a few megabytes.
+const loadManyChunk = 1000
+
+// LoadMany implements bot.Store with one pipeline of HMGETs per
+// loadManyChunk keys. It is a pipeline, not a transaction: on Redis Cluster
+// go-redis sends each node the commands for its slots, where a MULTI over
+// keys of several slots would fail with CROSSSLOT.
+func (s *Store) LoadMany(ctx context.Context, keys []bot.ServiceKey) ([]*bot.Migration, error) {
+	out := make([]*bot.Migration, 0, len(keys))
+	for start := 0; start < len(keys); start += loadManyChunk {
+		chunk := keys[start:min(start+loadManyChunk, len(keys))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*goredis.SliceCmd, len(chunk))
+		for i, k := range chunk {
+			cmds[i] = pipe.HMGet(ctx, s.migrationKey(k), "v", "data")
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("load %d migrations (%s…): %w", len(chunk), chunk[0], err)
+		}
+		for i, cmd := range cmds {
+			m, err := decodeMigration(chunk[i], cmd.Val())
+			if errors.Is(err, bot.ErrNotFound) {
+				continue // finished since it was listed
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // Save implements bot.Store.

@@ -3,11 +3,16 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/internal/redistest"
@@ -235,5 +240,125 @@ func TestDeliveryOnce(t *testing.T) {
 	}
 	if n, _ := q.Drain(ctx, func(context.Context, bot.Job) error { return nil }); n != 0 {
 		t.Errorf("a done job ran again")
+	}
+}
+
+// roundTrips counts what a go-redis client sends Redis: one per command,
+// one per pipeline however many commands it holds. Opening a connection
+// (HELLO, CLIENT SETINFO) is not counted: go-redis does it once per
+// connection, when it likes, not once per request.
+type roundTrips struct{ n atomic.Int64 }
+
+func handshake(cmd goredis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
+
+func (h *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if !handshake(cmd) {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if len(cmds) > 0 && !handshake(cmds[0]) {
+			h.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestLoadMany: LoadMany returns the migrations asked for in the order they
+// were asked for, skips those that finished or are gone, and reads 2,500 of
+// them (three chunks) in three round trips rather than 2,500.
+func TestLoadMany(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const n = 2500
+	keys := make([]bot.ServiceKey, n)
+	for i := range keys {
+		keys[i] = bot.ServiceKey{Env: "kprod", Service: fmt.Sprintf("svc-%04d", i)}
+		m := &bot.Migration{ID: fmt.Sprintf("m%d", i), Key: keys[i], Status: bot.StatusActive, Weights: bot.WeightsForNew(int64(i % 100))}
+		if err := s.Create(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One finishes (archived, as Save does), one hash is deleted outright,
+	// each in a different chunk; and one key never had a migration.
+	finished, err := s.Load(ctx, keys[10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished.Status = bot.StatusCompleted
+	if err := s.Save(ctx, finished); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.Del(ctx, s.migrationKey(keys[1500])).Err(); err != nil {
+		t.Fatal(err)
+	}
+	never := bot.ServiceKey{Env: "kprod", Service: "never-started"}
+
+	// Asked for newest first, with the missing ones among them.
+	ask := []bot.ServiceKey{never}
+	var want []string
+	for i := n - 1; i >= 0; i-- {
+		ask = append(ask, keys[i])
+		if i != 10 && i != 1500 {
+			want = append(want, fmt.Sprintf("m%d", i))
+		}
+	}
+
+	hook := &roundTrips{}
+	counted := New(redistest.Client(t), s.prefix)
+	counted.rdb.AddHook(hook)
+	got, err := counted.LoadMany(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(got))
+	for i, m := range got {
+		ids[i] = m.ID
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("LoadMany returned %d migrations, want %d in the order asked; first: %v, want %v", len(ids), len(want), ids[:min(5, len(ids))], want[:5])
+	}
+	for _, m := range got {
+		i, err := strconv.Atoi(strings.TrimPrefix(m.Key.Service, "svc-"))
+		if err != nil || m.ID != fmt.Sprintf("m%d", i) || m.Weights != bot.WeightsForNew(int64(i%100)) || m.Version != 1 {
+			t.Fatalf("%s came back as %+v", m.Key, m)
+		}
+	}
+	if trips := hook.n.Load(); trips != 3 {
+		t.Errorf("LoadMany of %d keys took %d round trips, want 3 (a pipeline per 1,000)", len(ask), trips)
+	}
+
+	hook.n.Store(0)
+	none, err := counted.LoadMany(ctx, nil)
+	if err != nil || len(none) != 0 || hook.n.Load() != 0 {
+		t.Errorf("LoadMany of no keys: %v, %v, %d round trips; want nothing and no round trip", none, err, hook.n.Load())
+	}
+}
+
+// TestLoadManyUnreadable: a migration whose stored JSON cannot be read
+// fails LoadMany with an error that names it, rather than being skipped
+// as if it were finished.
+func TestLoadManyUnreadable(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	other := bot.ServiceKey{Env: "kprod", Service: "search"}
+	for _, k := range []bot.ServiceKey{key, other} {
+		if err := s.Create(ctx, &bot.Migration{ID: k.Service, Key: k, Status: bot.StatusActive}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.rdb.HSet(ctx, s.migrationKey(other), "data", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.LoadMany(ctx, []bot.ServiceKey{key, other})
+	if err == nil || !strings.Contains(err.Error(), "decode migration kprod/search") {
+		t.Fatalf("LoadMany of an unreadable migration: %v, want an error naming kprod/search", err)
 	}
 }
