@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -140,15 +143,48 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Config.Slack.Mode == config.SlackModeSocket {
 		socket = &handlers.SlackSocket{AppToken: o.Secrets.SlackAppToken, APIURL: o.Config.Slack.APIURL, Commands: commands, Interactions: interactions, Log: o.Log}
 	}
+	limit := handlers.NewLimiter(o.Config.MaxInFlight, time.Second)
+	limit.Shed = shedReporter(m, o.Log, o.Config.MaxInFlight)
+	m.InFlight(limit.InFlight, o.Config.MaxInFlight)
 	mux := handlers.Mux(handlers.Routes{
 		SlackCommands:     commands,
 		SlackInteractions: interactions,
 		GitHubWebhooks:    &handlers.GitHubWebhooks{Secret: o.Secrets.GitHubWebhookSecret, Queue: queue, Installations: gh, Log: o.Log, Intake: m.Intake},
 		Ready:             store.Ping,
 		Metrics:           m.Handler(),
+		Limit:             limit,
 	})
 	m.Migrations(migrationsByStep(store))
 	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, Metrics: m, Socket: socket, clock: o.Clock, log: o.Log}, nil
+}
+
+// shedReporter counts each request the limiter sheds, by where it came
+// from, and logs the shedding at most every 10 seconds, with how many, so
+// an overload does not also flood the logs.
+func shedReporter(m *metrics.Metrics, log *slog.Logger, maxInFlight int) func(*http.Request) {
+	var mu sync.Mutex
+	var last time.Time
+	shed := 0
+	return func(r *http.Request) {
+		source, event := metrics.SourceSlack, "interaction"
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/github/"):
+			source, event = metrics.SourceGitHub, "other"
+			if e := r.Header.Get("X-GitHub-Event"); slices.Contains(handlers.HandledEvents, e) {
+				event = e // a bounded label
+			}
+		case strings.HasSuffix(r.URL.Path, "/commands"):
+			event = "command"
+		}
+		m.Intake(source, event, metrics.IntakeShed)
+		mu.Lock()
+		defer mu.Unlock()
+		shed++
+		if now := time.Now(); now.Sub(last) >= 10*time.Second {
+			log.WarnContext(r.Context(), "too many requests in flight: answering 503", "shed", shed, "max_in_flight", maxInFlight)
+			last, shed = now, 0
+		}
+	}
 }
 
 // migrationsByStep counts the active migrations by the step each is at,

@@ -23,11 +23,14 @@ type Config struct {
 	// Listen is the HTTP address of `serve`, e.g. ":8080".
 	Listen string `yaml:"listen"`
 	// Workers is how many jobs one replica runs at once.
-	Workers int         `yaml:"workers"`
-	Redis   RedisConfig `yaml:"redis"`
-	GitHub  GitHub      `yaml:"github"`
-	Slack   Slack       `yaml:"slack"`
-	AWS     AWS         `yaml:"aws"`
+	Workers int `yaml:"workers"`
+	// MaxInFlight bounds the Slack and GitHub requests one replica serves
+	// at once; beyond it a request waits a second, then is answered 503.
+	MaxInFlight int         `yaml:"max_in_flight"`
+	Redis       RedisConfig `yaml:"redis"`
+	GitHub      GitHub      `yaml:"github"`
+	Slack       Slack       `yaml:"slack"`
+	AWS         AWS         `yaml:"aws"`
 	// Playbooks by name; "default" always exists.
 	Playbooks    map[string]Playbook     `yaml:"playbooks"`
 	Environments map[string]*Environment `yaml:"environments"`
@@ -384,6 +387,10 @@ func Parse(data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
+// DefaultMaxInFlight bounds the requests in flight: at ~100 KB per webhook
+// being read, some 25 MiB.
+const DefaultMaxInFlight = 256
+
 // DefaultWeights are the default playbook's weight targets.
 var DefaultWeights = []int64{10, 25, 50, 75, 100}
 
@@ -393,6 +400,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 4
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.GitHub.APIURL == "" {
 		c.GitHub.APIURL = "https://api.github.com/"
@@ -501,6 +511,9 @@ func (c *Config) Validate() error {
 	}
 	if r.ClaimAfter != 0 && r.ClaimAfter < Duration(10*time.Second) {
 		bad("redis.claim_after", "%s is shorter than 10s: jobs still running would be taken over", time.Duration(r.ClaimAfter))
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > 100000 {
+		bad("max_in_flight", "must be between 1 and 100000, not %d", c.MaxInFlight)
 	}
 	if c.Workers < 1 || c.Workers > 256 {
 		bad("workers", "must be between 1 and 256, not %d", c.Workers)

@@ -52,7 +52,7 @@ services:
 	if strings.Join(kinds, ",") != "preflight,dns-source,point-traffic,manual,weights,decommission" || steps[5].Soak != Duration(14*24*time.Hour) || !steps[5].Irreversible {
 		t.Errorf("default playbook: %+v", steps)
 	}
-	if cfg.GitHub.APIURL != "https://api.github.com/" || cfg.Listen != ":8080" || cfg.Workers != 4 {
+	if cfg.GitHub.APIURL != "https://api.github.com/" || cfg.Listen != ":8080" || cfg.Workers != 4 || cfg.MaxInFlight != 256 {
 		t.Errorf("top-level defaults: %+v", cfg)
 	}
 }
@@ -116,6 +116,7 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 func TestEveryProblemAtOnce(t *testing.T) {
 	_, err := Parse([]byte(`
 workers: -1
+max_in_flight: -5
 github: {api_url: "ftp://x"}
 playbooks:
   odd:
@@ -140,7 +141,7 @@ services:
 		t.Fatal("a config full of problems was accepted")
 	}
 	for _, want := range []string{
-		"workers:", "github.app_id:", "github.api_url:",
+		"workers:", "max_in_flight: must be between 1 and 100000, not -5", "github.app_id:", "github.api_url:",
 		"playbooks.odd.steps[0].weights: must rise", "playbooks.odd.steps[0].weights: must end at 100",
 		"playbooks.odd.steps[1]: dns-source must come before the weights", `playbooks.odd.steps[2]: "teleport" is not a step`,
 		"environments.kprod.env_config_repo:", "environments.kprod.timezone:", `environments.kprod.change_windows[0].days: "funday"`, "environments.kprod.change_windows[0].end: must be after start", "environments.kprod.step_limit:", "environments.kprod.tickets.system:",

@@ -19,14 +19,20 @@ type Routes struct {
 	Ready func(ctx context.Context) error
 	// Metrics is served at /metrics when set.
 	Metrics http.Handler
+	// Limit, when set, bounds the Slack and GitHub requests served at once.
+	Limit *Limiter
 }
 
 // Mux returns the bot's router.
 func Mux(rt Routes) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("POST /slack/commands", rt.SlackCommands)
-	mux.Handle("POST /slack/interactions", rt.SlackInteractions)
-	mux.Handle("POST /github/webhooks", rt.GitHubWebhooks)
+	limit := func(h http.Handler) http.Handler { return h }
+	if rt.Limit != nil {
+		limit = rt.Limit.Wrap
+	}
+	mux.Handle("POST /slack/commands", limit(rt.SlackCommands))
+	mux.Handle("POST /slack/interactions", limit(rt.SlackInteractions))
+	mux.Handle("POST /github/webhooks", limit(rt.GitHubWebhooks))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

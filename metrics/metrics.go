@@ -71,6 +71,8 @@ const (
 	IntakeIgnored   = "ignored"
 	IntakeRejected  = "rejected"
 	IntakeBadInput  = "bad_input"
+	// IntakeShed: answered 503 because too many requests were in flight.
+	IntakeShed = "shed"
 )
 
 // Outside systems, for [Metrics.Transport].
@@ -130,7 +132,7 @@ func New() *Metrics {
 		}, []string{"verb", "outcome"}),
 		intake: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "migratebot_intake_total",
-			Help: "Webhooks and Slack requests answered at the edge, by source, event and outcome (queued, duplicate, ignored, rejected, bad_input).",
+			Help: "Webhooks and Slack requests answered at the edge, by source, event and outcome (queued, duplicate, ignored, rejected, bad_input, shed).",
 		}, []string{"source", "event", "outcome"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "migratebot_jobs_total",
@@ -169,6 +171,21 @@ func New() *Metrics {
 	return m
 }
 
+// InFlight reports the Slack and GitHub requests being served, read at
+// each scrape from inFlight, against their bound.
+func (m *Metrics) InFlight(inFlight func() int, bound int) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "migratebot_requests_in_flight",
+			Help: "Slack and GitHub requests being served now; beyond migratebot_requests_in_flight_max they are shed (503).",
+		}, func() float64 { return float64(inFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "migratebot_requests_in_flight_max",
+			Help: "The bound on Slack and GitHub requests served at once (max_in_flight).",
+		}, func() float64 { return float64(bound) }),
+	)
+}
+
 // Handler serves this registry's metrics in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
@@ -196,7 +213,8 @@ func (m *Metrics) Command(verb, outcome string) {
 
 // Intake counts a webhook or Slack request answered at the edge, by source
 // (SourceGitHub, SourceSlack), event and outcome (IntakeQueued,
-// IntakeDuplicate, IntakeIgnored, IntakeRejected, IntakeBadInput).
+// IntakeDuplicate, IntakeIgnored, IntakeRejected, IntakeBadInput,
+// IntakeShed).
 func (m *Metrics) Intake(source, event, outcome string) {
 	m.intake.WithLabelValues(source, event, outcome).Inc()
 }
