@@ -154,7 +154,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Metrics:           m.Handler(),
 		Limit:             limit,
 	})
-	m.Migrations(migrationsByStep(store))
+	m.Migrations(migrationsByStep(store, o.Log))
 	return &App{Config: o.Config, Engine: engine, Store: store, Queue: queue, GitHub: gh, Handler: mux, Metrics: m, Socket: socket, clock: o.Clock, log: o.Log}, nil
 }
 
@@ -188,8 +188,9 @@ func shedReporter(m *metrics.Metrics, log *slog.Logger, maxInFlight int) func(*h
 }
 
 // migrationsByStep counts the active migrations by the step each is at,
-// for the migrations gauge: read from Redis when Prometheus scrapes.
-func migrationsByStep(store *redisstore.Store) func(ctx context.Context) (map[string]int, error) {
+// for the migrations gauge: read from Redis when Prometheus scrapes. A
+// read that fails is logged, as the gauge can only say it is down.
+func migrationsByStep(store *redisstore.Store, log *slog.Logger) func(ctx context.Context) (map[string]int, error) {
 	return func(ctx context.Context) (map[string]int, error) {
 		out := map[string]int{}
 		err := bot.EachActive(ctx, store, func(m *bot.Migration) {
@@ -203,6 +204,7 @@ func migrationsByStep(store *redisstore.Store) func(ctx context.Context) (map[st
 			out[step]++
 		})
 		if err != nil {
+			log.ErrorContext(ctx, "could not count the migrations for /metrics", "err", err)
 			return nil, err
 		}
 		return out, nil

@@ -7,10 +7,10 @@ import (
 
 // webhook is the part of a handled event's body the bot reads. go-github's
 // event types decode every field of a 10–30 KB payload (the repository,
-// the PR with its head and base repositories, …) into some hundred
-// allocations; this decodes the few fields the jobs need and skips the
-// rest, about a third of the intake's CPU (BENCHMARKS.md). The field
-// names are GitHub's, as in the payloads under
+// the PR with its head and base repositories, …) in some 800 allocations;
+// this keeps the few fields the jobs need and skips the rest, which halves
+// the handler's cost (BENCHMARKS.md, What to fix 2). The field names are
+// GitHub's, as in the payloads under
 // ../test/githubemu/testdata/github-webhooks/.
 type webhook struct {
 	Action       string        `json:"action"`

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"regexp"
@@ -81,5 +82,24 @@ func TestMetricsAfterARun(t *testing.T) {
 		if got := sum(s, c.re); got < c.min {
 			t.Errorf("%s: %s = %g, want at least %g", c.what, c.re, got, c.min)
 		}
+	}
+}
+
+// TestMigrationsGaugeDownIsLogged: when a stored migration cannot be read,
+// the gauge says it is down and the log says why, naming the migration.
+func TestMigrationsGaugeDownIsLogged(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start search")
+	key := h.prefix + ":{kprod/search}:migration"
+	if err := h.sb.Redis().HSet(context.Background(), key, "data", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := scrape(t, h)
+	if got, ok := s["migratebot_migrations_up"]; !ok || got != 0 {
+		t.Errorf("migratebot_migrations_up = %v (%v), want 0", got, ok)
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "could not count the migrations for /metrics") || !strings.Contains(logs, "kprod/search") {
+		t.Errorf("the log does not say why the gauge is down, naming kprod/search:\n%s", logs)
 	}
 }
