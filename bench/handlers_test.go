@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	gh "github.com/google/go-github/v88/github"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // The bot's HTTP handlers in-process (app.New's Handler, no network, a real
@@ -116,35 +117,45 @@ func BenchmarkWebhookParts(b *testing.B) {
 	})
 	// What the handler uses of a pull_request event, decoded alone, as the
 	// handler has done since (handlers/github_webhook_fields.go) instead of
-	// ParseWebHook.
-	b.Run("decode the fields used", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var ev struct {
-				Action      string `json:"action"`
-				PullRequest struct {
-					Number   int  `json:"number"`
-					Merged   bool `json:"merged"`
-					MergedBy struct {
-						Login string `json:"login"`
-					} `json:"merged_by"`
-				} `json:"pull_request"`
-				Sender struct {
-					Login string `json:"login"`
-				} `json:"sender"`
-				Repository struct {
-					FullName string `json:"full_name"`
-					Owner    struct {
-						Login string `json:"login"`
-					} `json:"owner"`
-				} `json:"repository"`
-				Installation struct {
-					ID int64 `json:"id"`
-				} `json:"installation"`
+	// ParseWebHook: with the standard library, and with segmentio's
+	// encoding/json, which the handler uses.
+	type prFields struct {
+		Action      string `json:"action"`
+		PullRequest struct {
+			Number   int  `json:"number"`
+			Merged   bool `json:"merged"`
+			MergedBy struct {
+				Login string `json:"login"`
+			} `json:"merged_by"`
+		} `json:"pull_request"`
+		Sender struct {
+			Login string `json:"login"`
+		} `json:"sender"`
+		Repository struct {
+			FullName string `json:"full_name"`
+			Owner    struct {
+				Login string `json:"login"`
+			} `json:"owner"`
+		} `json:"repository"`
+		Installation struct {
+			ID int64 `json:"id"`
+		} `json:"installation"`
+	}
+	for _, dec := range []struct {
+		name      string
+		unmarshal func([]byte, any) error
+	}{
+		{"decode the fields used", json.Unmarshal},
+		{"decode the fields used, segmentio", segjson.Unmarshal},
+	} {
+		b.Run(dec.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var ev prFields
+				if err := dec.unmarshal(body.body, &ev); err != nil || ev.Action != "closed" {
+					b.Fatal(ev.Action, err)
+				}
 			}
-			if err := json.Unmarshal(body.body, &ev); err != nil || ev.Action != "closed" {
-				b.Fatal(ev.Action, err)
-			}
-		}
-	})
+		})
+	}
 }

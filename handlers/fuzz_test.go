@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,6 +294,23 @@ func FuzzSlackInteraction(f *testing.F) {
 			if job.Command.Service == "" {
 				t.Errorf("a press queued without its migration: %+v", job.Command)
 			}
+		}
+	})
+}
+
+// FuzzWebhookDecode: the webhook handler decodes with segmentio's
+// encoding/json for speed; whatever the body, it must answer as the
+// standard library would: the same error or not, and the same fields.
+func FuzzWebhookDecode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want webhook
+		wantErr := json.Unmarshal(body, &want)
+		got, err := decodePayload(body)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("decode error %v, the standard library's %v", err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(*got, want) {
+			t.Fatalf("decoded %+v, the standard library %+v", *got, want)
 		}
 	})
 }
