@@ -44,6 +44,7 @@ fuzz ./bot/trafficfile/  FuzzSetFastlyBackendAddress   3000
 fuzz ./bot/trafficfile/  FuzzSetCNAME                  3000
 fuzz ./handlers/         FuzzGitHubWebhook            15000
 fuzz ./handlers/         FuzzWebhookDecode            30000
+fuzz ./bot/redisstore/   FuzzMigrationDecode          20000
 fuzz ./handlers/         FuzzSlackCommand             40000
 fuzz ./handlers/         FuzzSlackInteraction         40000
 fuzz ./config/           FuzzConfigParse              40000

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	segjson "github.com/segmentio/encoding/json"
 
 	"github.com/migratebot/migratebot/bot"
 )
@@ -118,10 +119,20 @@ func decodeMigration(key bot.ServiceKey, vals []any) (*bot.Migration, error) {
 		return nil, bot.ErrNotFound
 	}
 	var m bot.Migration
-	if err := json.Unmarshal([]byte(data), &m); err != nil {
+	if err := unmarshal([]byte(data), &m); err != nil {
 		return nil, fmt.Errorf("decode migration %s: %w", key, err)
 	}
 	return &m, nil
+}
+
+// unmarshal decodes a stored migration with segmentio's encoding/json, a
+// drop-in for the standard library's that reads a migration in a fraction
+// of the time: every job loads one, and the full scans (the migrations
+// gauge, /migrate list) load them all. FuzzMigrationDecode holds it to the
+// standard library's answers. Migrations are still written with the
+// standard library.
+func unmarshal(data []byte, m *bot.Migration) error {
+	return segjson.Unmarshal(data, m)
 }
 
 // loadManyChunk is how many migrations LoadMany asks for in one pipeline:
@@ -198,7 +209,7 @@ func (s *Store) History(ctx context.Context, key bot.ServiceKey) ([]bot.Migratio
 	out := make([]bot.Migration, 0, len(items))
 	for _, it := range items {
 		var m bot.Migration
-		if err := json.Unmarshal([]byte(it), &m); err != nil {
+		if err := unmarshal([]byte(it), &m); err != nil {
 			return nil, fmt.Errorf("decode history of %s: %w", key, err)
 		}
 		out = append(out, m)
