@@ -101,6 +101,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
+	m.LabelInstallations(github.InstallationOf)
 	chat := slack.New(o.Secrets.SlackBotToken, o.Config.Slack.APIURL, time.Duration(o.Config.Slack.Timeout), m.Transport(metrics.SystemSlack, nil))
 	store := redisstore.New(o.Redis, o.KeyPrefix)
 	queue := redisstore.NewQueue(o.Redis, o.KeyPrefix, o.Replica, o.Log)

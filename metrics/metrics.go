@@ -119,6 +119,8 @@ type Metrics struct {
 
 	// list is what Migrations was given; nil until then.
 	list atomic.Pointer[func(context.Context) (map[string]int, error)]
+	// installation is what LabelInstallations was given; nil until then.
+	installation atomic.Pointer[func(context.Context) string]
 }
 
 // New returns Metrics with every metric registered on a new registry of its
@@ -154,12 +156,12 @@ func New() *Metrics {
 		}, []string{"system"}),
 		rateLeft: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "migratebot_github_rate_limit_remaining",
-			Help: "The installation's remaining GitHub rate limit as last reported (X-RateLimit-Remaining), by resource.",
-		}, []string{"resource"}),
+			Help: "An installation's remaining GitHub rate limit as last reported (X-RateLimit-Remaining), by installation and resource.",
+		}, []string{"installation", "resource"}),
 		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "migratebot_github_rate_limit",
-			Help: "The installation's GitHub rate limit per window as last reported (X-RateLimit-Limit), by resource.",
-		}, []string{"resource"}),
+			Help: "An installation's GitHub rate limit per window as last reported (X-RateLimit-Limit), by installation and resource.",
+		}, []string{"installation", "resource"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.calls.WithLabelValues(codeClass(resp.StatusCode)).Inc()
 	if t.github && !isAppJWT(req) {
-		t.m.rateLimits(resp.Header)
+		t.m.rateLimits(t.m.installationOf(req), resp.Header)
 	}
 	return resp, nil
 }
@@ -92,17 +93,34 @@ func isAppJWT(req *http.Request) bool {
 	return strings.EqualFold(scheme, "Bearer") && strings.Count(cred, ".") == 2
 }
 
+// LabelInstallations tells the GitHub rate-limit gauges which installation
+// a call was made as: of reads it from the call's context ("" when it
+// cannot say, labelled "unknown"). Each installation has its own limit.
+func (m *Metrics) LabelInstallations(of func(ctx context.Context) string) {
+	m.installation.Store(&of)
+}
+
+// installationOf labels a GitHub call with its installation.
+func (m *Metrics) installationOf(req *http.Request) string {
+	if of := m.installation.Load(); of != nil {
+		if id := (*of)(req.Context()); id != "" {
+			return id
+		}
+	}
+	return "unknown"
+}
+
 // rateLimits keeps the rate-limit gauges from a GitHub response's headers,
 // if it has them (GitHub Enterprise Server with rate limiting off has none).
-func (m *Metrics) rateLimits(h http.Header) {
+func (m *Metrics) rateLimits(installation string, h http.Header) {
 	resource := h.Get("X-RateLimit-Resource")
 	if resource == "" {
 		resource = "unknown"
 	}
 	if v, err := strconv.ParseInt(h.Get("X-RateLimit-Remaining"), 10, 64); err == nil {
-		m.rateLeft.WithLabelValues(resource).Set(float64(v))
+		m.rateLeft.WithLabelValues(installation, resource).Set(float64(v))
 	}
 	if v, err := strconv.ParseInt(h.Get("X-RateLimit-Limit"), 10, 64); err == nil {
-		m.rateLimit.WithLabelValues(resource).Set(float64(v))
+		m.rateLimit.WithLabelValues(installation, resource).Set(float64(v))
 	}
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -266,7 +267,7 @@ func TestGitHubRateLimits(t *testing.T) {
 					t.Errorf("%s: %v, want %v", name, got.series(name), want)
 				}
 				for resource, v := range want {
-					if g := got.value(t, name, labels("resource", resource)); g != v {
+					if g := got.value(t, name, labels("installation", "unknown", "resource", resource)); g != v {
 						t.Errorf("%s{resource=%s} = %v, want %v", name, resource, g, v)
 					}
 				}
@@ -291,7 +292,43 @@ func TestGitHubRateLimitFollowsLatest(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if v := scrape(t, m.Handler()).value(t, "migratebot_github_rate_limit_remaining", labels("resource", "core")); v != 99 {
+	if v := scrape(t, m.Handler()).value(t, "migratebot_github_rate_limit_remaining", labels("installation", "unknown", "resource", "core")); v != 99 {
 		t.Errorf("remaining %v, want 99", v)
+	}
+}
+
+// TestGitHubRateLimitsByInstallation: each installation has its own limit,
+// and the gauges keep one series per installation, as LabelInstallations
+// reads it from each call's context.
+func TestGitHubRateLimitsByInstallation(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", r.URL.Query().Get("left"))
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Resource", "core")
+	}))
+	defer srv.Close()
+	type instKey struct{}
+	m := New()
+	m.LabelInstallations(func(ctx context.Context) string {
+		id, _ := ctx.Value(instKey{}).(string)
+		return id
+	})
+	client := &http.Client{Transport: m.Transport(SystemGitHub, srv.Client().Transport)}
+	for _, call := range []struct{ inst, left string }{{"11", "4000"}, {"22", "300"}, {"11", "3999"}, {"", "7"}} {
+		req, err := http.NewRequestWithContext(context.WithValue(context.Background(), instKey{}, call.inst), http.MethodGet, srv.URL+"/?left="+call.left, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	got := scrape(t, m.Handler())
+	for inst, want := range map[string]float64{"11": 3999, "22": 300, "unknown": 7} {
+		if v := got.value(t, "migratebot_github_rate_limit_remaining", labels("installation", inst, "resource", "core")); v != want {
+			t.Errorf("remaining of installation %s = %v, want %v", inst, v, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +113,31 @@ func (c *Client) newAPIClient(tr http.RoundTripper) (*gh.Client, error) {
 	return client, nil
 }
 
+// installationKey keys the installation a call is made as in its context.
+type installationKey struct{}
+
+// InstallationOf returns the installation a GitHub call is made as, as a
+// decimal id, read from the call's context by the transports beneath the
+// client (the metrics label each installation's rate limit with it); ""
+// for a call made as the app itself.
+func InstallationOf(ctx context.Context) string {
+	id, _ := ctx.Value(installationKey{}).(int64)
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
+}
+
+// asInstallation puts its installation in each call's context.
+type asInstallation struct {
+	id   int64
+	next http.RoundTripper
+}
+
+func (t asInstallation) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.next.RoundTrip(req.WithContext(context.WithValue(req.Context(), installationKey{}, t.id)))
+}
+
 // RememberInstallation records that an installation owns an account, as
 // learnt from a webhook, so that no look-up is needed later.
 func (c *Client) RememberInstallation(owner string, id int64) {
@@ -142,7 +168,7 @@ func (c *Client) clientFor(ctx context.Context, repo string) (*gh.Client, string
 	client, ok := c.clients[id]
 	if !ok {
 		var err error
-		client, err = c.newAPIClient(ghinstallation.NewFromAppsTransport(c.apps, id))
+		client, err = c.newAPIClient(asInstallation{id: id, next: ghinstallation.NewFromAppsTransport(c.apps, id)})
 		if err != nil {
 			return nil, "", "", err
 		}

@@ -73,7 +73,7 @@ func TestMetricsAfterARun(t *testing.T) {
 		{"GitHub calls", `^migratebot_outside_calls_total\{code_class="2xx",system="github"\}$`, 10},
 		{"Slack calls", `^migratebot_outside_calls_total\{code_class="2xx",system="slack"\}$`, 3},
 		{"AWS calls (preflight, health)", `^migratebot_outside_calls_total\{code_class="2xx",system="aws"\}$`, 2},
-		{"the installation's rate limit", `^migratebot_github_rate_limit_remaining\{resource="core"\}$`, 1},
+		{"the installation's rate limit, by its id", `^migratebot_github_rate_limit_remaining\{installation="[1-9][0-9]*",resource="core"\}$`, 1},
 		{"the merge webhook queued", `^migratebot_intake_total\{event="pull_request",outcome="queued",source="github"\}$`, 1},
 		{"its redelivery dropped", `^migratebot_intake_total\{event="pull_request",outcome="duplicate",source="github"\}$`, 1},
 		{"search at weights-25", `^migratebot_migrations\{step="weights-25"\}$`, 1},
@@ -81,6 +81,11 @@ func TestMetricsAfterARun(t *testing.T) {
 	} {
 		if got := sum(s, c.re); got < c.min {
 			t.Errorf("%s: %s = %g, want at least %g", c.what, c.re, got, c.min)
+		}
+	}
+	for name := range s {
+		if strings.HasPrefix(name, "migratebot_github_rate_limit") && strings.Contains(name, `installation="unknown"`) {
+			t.Errorf("%s: a call made as an installation was not labelled with it", name)
 		}
 	}
 }
