@@ -23,7 +23,7 @@ func BenchmarkSlackCommand(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmds := SlashCommands(BenchSecret, "status search", 512)
+	cmds := SlashCommands(BenchSecret, "status search", b.N) // each taken once
 	b.ReportAllocs()
 	trips0 := hook.Count()
 	b.ResetTimer()

@@ -468,7 +468,9 @@ func (e *env) commands(ctx context.Context, p *Proc, rate float64, measureFor ti
 		}
 		client := LoadClient()
 		defer client.CloseIdleConnections()
-		cmds := SlashCommands(e.out.SlackSigningSecret, "status search", 512)
+		// One command per send: each has a trigger_id of its own, as Slack
+		// gives each, and the bot takes a trigger once.
+		cmds := SlashCommands(e.out.SlackSigningSecret, "status search", int(rate*(e.o.Warmup+measureFor).Seconds())+1)
 		run.OpenLoopResult = OpenLoop(ctx, rate, e.o.Warmup, measureFor, CommandSender(client, p.URL+"/slack/commands", cmds, p != e.floor))
 		switch p {
 		case e.serve:

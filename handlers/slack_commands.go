@@ -85,12 +85,34 @@ func (h *SlackCommands) Take(ctx context.Context, cmd goslack.SlashCommand) (rep
 	job := bot.Job{Kind: bot.JobCommand, Command: &bot.CommandRequest{
 		Team: cmd.TeamID, Channel: cmd.ChannelID, User: cmd.UserID, Text: cmd.Text,
 	}}
-	if err := h.Queue.Enqueue(ctx, job); err != nil {
+	dup, err := enqueueOnce(ctx, h.Queue, cmd.TriggerID, job)
+	if err != nil {
 		return ephemeral("migratebot could not take your command just now (its queue is unavailable). Nothing was changed; please try again."),
 			fmt.Errorf("queue /migrate %s: %w", parsed.Verb, err)
 	}
+	if dup {
+		log.InfoContext(ctx, "command sent again ignored", "verb", parsed.Verb, "trigger_id", cmd.TriggerID)
+		return nil, nil
+	}
 	log.InfoContext(ctx, "command queued", "verb", parsed.Verb, "service", parsed.Service)
 	return nil, nil
+}
+
+// enqueueOnce queues job once per Slack trigger: a trigger_id is one
+// command or one press. Slack sends a Socket Mode envelope again when its
+// ack was late or lost, and a signed request can be replayed within the
+// five minutes its signature holds; neither runs twice. dup reports a
+// trigger already queued. Without a trigger id (Slack always sends one)
+// the job is queued.
+func enqueueOnce(ctx context.Context, q bot.Queue, trigger string, job bot.Job) (dup bool, err error) {
+	if trigger == "" {
+		return false, q.Enqueue(ctx, job)
+	}
+	err = q.EnqueueDelivery(ctx, "slack:"+trigger, job)
+	if errors.Is(err, bot.ErrDuplicate) {
+		return true, nil
+	}
+	return false, err
 }
 
 // commandLog is the logger for one slash command, with its ids.

@@ -76,8 +76,17 @@ func (h *SlackInteractions) Take(ctx context.Context, cb goslack.InteractionCall
 		job := bot.Job{Kind: bot.JobCommand, Command: &bot.CommandRequest{
 			Team: cb.Team.ID, Channel: cb.Channel.ID, User: cb.User.ID, Text: verb, Service: key.Service,
 		}}
-		if err := h.Queue.Enqueue(ctx, job); err != nil {
+		trigger := ""
+		if cb.TriggerID != "" {
+			trigger = cb.TriggerID + "/" + a.ActionID
+		}
+		dup, err := enqueueOnce(ctx, h.Queue, trigger, job)
+		if err != nil {
 			return fmt.Errorf("queue button %s for %s: %w", a.ActionID, key, err)
+		}
+		if dup {
+			log.InfoContext(ctx, "button press sent again ignored", "action_id", a.ActionID, "trigger_id", cb.TriggerID)
+			continue
 		}
 		log.InfoContext(ctx, "button queued", "action_id", a.ActionID, "migration", key.String())
 	}

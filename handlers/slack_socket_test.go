@@ -33,6 +33,7 @@ type syncQueue struct {
 	mu   sync.Mutex
 	down error
 	jobs []bot.Job
+	seen map[string]bool // delivery ids, as the Redis queue remembers them
 }
 
 func (q *syncQueue) Enqueue(_ context.Context, j bot.Job) error {
@@ -45,7 +46,19 @@ func (q *syncQueue) Enqueue(_ context.Context, j bot.Job) error {
 	return nil
 }
 
-func (q *syncQueue) EnqueueDelivery(ctx context.Context, _ string, j bot.Job) error {
+func (q *syncQueue) EnqueueDelivery(ctx context.Context, id string, j bot.Job) error {
+	q.mu.Lock()
+	if q.seen[id] {
+		q.mu.Unlock()
+		return bot.ErrDuplicate
+	}
+	if q.down == nil {
+		if q.seen == nil {
+			q.seen = map[string]bool{}
+		}
+		q.seen[id] = true
+	}
+	q.mu.Unlock()
 	return q.Enqueue(ctx, j)
 }
 
@@ -337,5 +350,45 @@ func TestSocketReconnects(t *testing.T) {
 	}
 	if got := b.emu.Calls()["apps.connections.open"]; got != 2 {
 		t.Errorf("apps.connections.open calls = %d, want 2", got)
+	}
+}
+
+// TestSocketEnvelopeSentAgainRunsOnce: Slack sends an envelope again (its
+// retry_attempt one more) when the ack came late; the command or press in
+// it is the same trigger, and is queued once.
+func TestSocketEnvelopeSentAgainRunsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send func(b *slackBot) (slackemu.Response, error)
+	}{
+		{"slash command", func(b *slackBot) (slackemu.Response, error) {
+			return b.emu.SlashCommand("U0ALICE", "C0MIGRATE", "/migrate", "next web-api")
+		}},
+		{"button", func(b *slackBot) (slackemu.Response, error) {
+			button := goslack.MsgOptionBlocks(goslack.NewActionBlock("decide",
+				goslack.NewButtonBlockElement("migrate:approve", "prod/web-api", goslack.NewTextBlockObject(goslack.PlainTextType, "Approve", false, false))))
+			if _, _, err := b.api.PostMessage("C0MIGRATE", button); err != nil {
+				return slackemu.Response{}, err
+			}
+			return b.emu.Click("U0BOB", "migrate:approve")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newSlackBot(t, true, 3*time.Second)
+			if _, err := tc.send(b); err != nil {
+				t.Fatal(err)
+			}
+			before := len(b.queue.queued())
+			if before != 1 {
+				t.Fatalf("%d jobs queued by the first delivery, want 1", before)
+			}
+			resp, err := b.emu.Resend()
+			if err != nil || resp.Status != http.StatusOK || len(resp.Body) != 0 {
+				t.Fatalf("sent again: %+v, %v; want acked with nothing to show", resp, err)
+			}
+			if got := b.queue.queued(); len(got) != before {
+				t.Errorf("sent again, %d jobs queued, were %d: %+v", len(got), before, got)
+			}
+		})
 	}
 }

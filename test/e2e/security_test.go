@@ -46,7 +46,7 @@ func slackForm(user, text string) []byte {
 	return []byte(url.Values{
 		"token": {"verification-token"}, "team_id": {"T0ACME"}, "team_domain": {"acme"},
 		"channel_id": {"C0MIGRATE"}, "channel_name": {"migrations"}, "user_id": {user},
-		"command": {"/migrate"}, "text": {text}, "trigger_id": {"1.2." + forgeMarker},
+		"command": {"/migrate"}, "text": {text}, "trigger_id": {"1.2." + forgeMarker + "." + randomHex(8)},
 	}.Encode())
 }
 
@@ -55,7 +55,7 @@ func slackForm(user, text string) []byte {
 func slackPress(user, actionID, value string) []byte {
 	payload, _ := json.Marshal(map[string]any{
 		"type":       "block_actions",
-		"trigger_id": "1.2." + forgeMarker,
+		"trigger_id": "1.2." + forgeMarker + "." + randomHex(8),
 		"user":       map[string]any{"id": user, "team_id": "T0ACME"},
 		"team":       map[string]any{"id": "T0ACME", "domain": "acme"},
 		"channel":    map[string]any{"id": "C0MIGRATE", "name": "migrations"},
@@ -1043,5 +1043,59 @@ func TestReplayedCommentWithNewDeliveryIDRunsOnce(t *testing.T) {
 	h.do("as alice")
 	if after := len(h.sb.GitHub().PRs(envRepo)); after != before {
 		t.Errorf("bob's `/migrate next`, replayed under a new delivery id, ran again: %d PRs, was %d", after, before)
+	}
+}
+
+// TestReplayedSlackRequestsRunOnce: a signed slash command or button press
+// holds for five minutes, and Slack sends a Socket Mode envelope again when
+// its ack was late. Sent again with its trigger_id, a command or press is
+// answered 200 and not run again: no second PR, no second answer.
+func TestReplayedSlackRequestsRunOnce(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start search")
+	signed := func(u string, body []byte) (*http.Request, http.Header) {
+		ts := unix(time.Now())
+		req := post(t, u, body, map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+			"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slackSig(h.sb.Secrets().SlackSigningSecret, ts, body)})
+		return req, req.Header.Clone()
+	}
+	send := func(what string, u string, body []byte, hdr http.Header) {
+		t.Helper()
+		req := post(t, u, body, nil)
+		req.Header = hdr.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: answered %d, want 200", what, resp.StatusCode)
+		}
+		h.do("as alice") // runs what was queued
+	}
+	for _, c := range []struct{ what, url string }{
+		{"/migrate next search", h.sb.BotURL() + "/slack/commands"},
+		{"the Approve change button", h.sb.BotURL() + "/slack/interactions"},
+	} {
+		body := slackForm("U0ALICE", "next search")
+		if c.url != h.sb.BotURL()+"/slack/commands" {
+			body = slackPress("U0CAROL", "migrate:approve", "kprod/search")
+		}
+		_, hdr := signed(c.url, body)
+		send(c.what, c.url, body, hdr)
+		prs, msgs, m := len(h.sb.GitHub().PRs(envRepo)), len(h.sb.Slack().Messages()), h.migration()
+		send(c.what+", sent again", c.url, body, hdr)
+		if got := len(h.sb.GitHub().PRs(envRepo)); got != prs {
+			t.Errorf("%s sent again: %d PRs, were %d", c.what, got, prs)
+		}
+		if got := h.sb.Slack().Messages(); len(got) != msgs {
+			t.Errorf("%s sent again: %d Slack messages, were %d; the last: %q", c.what, len(got), msgs, got[len(got)-1].Text)
+		}
+		if got := h.migration(); got.Version != m.Version {
+			t.Errorf("%s sent again changed the migration: version %d, was %d", c.what, got.Version, m.Version)
+		}
+	}
+	if m := h.migration(); m.Open == nil || m.Open.Number != 1 || len(m.Open.Reviews) == 0 {
+		t.Errorf("the command and the press did not run once: open change %+v", m.Open)
 	}
 }

@@ -39,6 +39,16 @@ type socketState struct {
 	changed chan struct{}                   // closed and replaced when conns change
 	closed  bool                            // Close was called
 	wg      sync.WaitGroup                  // one per connection's handler
+	// last is the last envelope delivered, for Resend.
+	last *envelope
+}
+
+// envelope is what one delivery sent.
+type envelope struct {
+	id, kind        string
+	payload         any
+	acceptsResponse bool
+	attempt         int
 }
 
 // socketConn is one open Socket Mode connection.
@@ -229,26 +239,50 @@ func (s *Server) liveSocket() (*socketConn, error) {
 // BotTimeout for its ack. The Response is 200 with the ack's payload as its
 // body (JSON), or no body if the ack had none.
 func (s *Server) deliver(kind string, payload any, acceptsResponse bool) (Response, error) {
+	return s.sendEnvelope(&envelope{id: envelopeID(), kind: kind, payload: payload, acceptsResponse: acceptsResponse})
+}
+
+// Resend sends the last envelope again, with its envelope_id and
+// retry_attempt one more, as Slack does when an ack came late or not at
+// all (retry_reason "timeout"), and waits for its ack.
+func (s *Server) Resend() (Response, error) {
+	s.mu.Lock()
+	last := s.sock.last
+	s.mu.Unlock()
+	if last == nil {
+		return Response{}, fmt.Errorf("slackemu: no envelope to send again")
+	}
+	again := *last
+	again.attempt++
+	return s.sendEnvelope(&again)
+}
+
+func (s *Server) sendEnvelope(e *envelope) (Response, error) {
+	kind, id := e.kind, e.id
 	c, err := s.liveSocket()
 	if err != nil {
 		return Response{}, err
 	}
-	id := envelopeID()
 	acked := make(chan json.RawMessage, 1)
 	s.mu.Lock()
 	s.sock.acks[id] = acked
+	s.sock.last = e
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.sock.acks, id)
 		s.mu.Unlock()
 	}()
-	if err := c.write(obj{
+	msg := obj{
 		"envelope_id":              id,
 		"type":                     kind,
-		"payload":                  payload,
-		"accepts_response_payload": acceptsResponse,
-	}); err != nil {
+		"payload":                  e.payload,
+		"accepts_response_payload": e.acceptsResponse,
+	}
+	if e.attempt > 0 {
+		msg["retry_attempt"], msg["retry_reason"] = e.attempt, "timeout"
+	}
+	if err := c.write(msg); err != nil {
 		return Response{}, fmt.Errorf("slackemu: sending a %s envelope: %w", kind, err)
 	}
 	timeout := time.NewTimer(s.opts.BotTimeout)
