@@ -213,8 +213,9 @@ type Message struct {
 	Text    string
 	Buttons []Button
 	// Key, when set, is carried with the message (Slack message metadata)
-	// so that Find can find it again: a post whose answer was lost, or
-	// whose ts a dead replica never saved, is then updated, not repeated.
+	// so that FindInThread and FindInChannel can find it again: a post
+	// whose answer was lost, or whose ts a dead replica never saved, is
+	// then updated, not repeated.
 	Key string
 }
 
@@ -233,9 +234,9 @@ type Chat interface {
 	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
 	// Update replaces a posted message.
 	Update(ctx context.Context, channel, ts string, m Message) error
-	// Find returns the ts of the bot's message carrying key in the thread
+	// FindInThread returns the ts of the bot's message carrying key in the thread
 	// threadTS, or "" when there is none.
-	Find(ctx context.Context, channel, threadTS, key string) (ts string, err error)
+	FindInThread(ctx context.Context, channel, threadTS, key string) (ts string, err error)
 	// FindInChannel returns the ts of the bot's message carrying key among
 	// the channel's latest messages (a thousand), or "" when there is none.
 	FindInChannel(ctx context.Context, channel, key string) (ts string, err error)

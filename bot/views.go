@@ -215,7 +215,7 @@ func (e *Engine) postOnce(ctx context.Context, m *Migration, channel, thread str
 		if thread == "" {
 			return e.chat.FindInChannel(ctx, channel, msg.Key)
 		}
-		return e.chat.Find(ctx, channel, thread, msg.Key)
+		return e.chat.FindInThread(ctx, channel, thread, msg.Key)
 	}
 	if maybe {
 		ts, err := find()
@@ -235,7 +235,7 @@ func (e *Engine) postOnce(ctx context.Context, m *Migration, channel, thread str
 	return ts, nil
 }
 
-// messageKey names a change's step message for Find: the migration, the
+// messageKey names a change's step message for FindInThread: the migration, the
 // step and when the change was begun, so a step tried again after its PR
 // was closed gets a message of its own.
 func messageKey(m *Migration, c *Change) string {

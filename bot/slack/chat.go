@@ -106,11 +106,11 @@ func (c *Chat) GroupMembers(ctx context.Context, group string) ([]string, error)
 	return members, nil
 }
 
-// Find implements bot.Chat: it reads the thread (conversations.replies, a
+// FindInThread implements bot.Chat: it reads the thread (conversations.replies, a
 // page of 200 at a time; the token needs channels:history, and
 // groups:history for private channels) for the bot's message whose metadata
 // carries key.
-func (c *Chat) Find(ctx context.Context, channel, threadTS, key string) (string, error) {
+func (c *Chat) FindInThread(ctx context.Context, channel, threadTS, key string) (string, error) {
 	params := &goslack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200, IncludeAllMetadata: true}
 	for {
 		msgs, more, cursor, err := c.api.GetConversationRepliesContext(ctx, params)
@@ -129,7 +129,7 @@ func (c *Chat) Find(ctx context.Context, channel, threadTS, key string) (string,
 
 // FindInChannel implements bot.Chat: it reads the channel's latest
 // messages, newest first (conversations.history, 200 at a time; the same
-// scopes as Find), for the bot's message whose metadata carries key. It
+// scopes as FindInThread), for the bot's message whose metadata carries key. It
 // reads no further back than historyDepth messages: the message sought was
 // posted moments before the bot lost track of it, and the bot's clock and
 // Slack's need not agree.

@@ -48,16 +48,16 @@ func TestFindKeyedMessage(t *testing.T) {
 		{root, "m1/weights-10/2", ""},
 		{other, "m1/weights-10/1", ""},
 	} {
-		got, err := chat.Find(ctx, "C0MIGRATE", tc.thread, tc.key)
+		got, err := chat.FindInThread(ctx, "C0MIGRATE", tc.thread, tc.key)
 		if err != nil || got != tc.want {
-			t.Errorf("Find(%s, %q) = %q, %v; want %q", tc.thread, tc.key, got, err, tc.want)
+			t.Errorf("FindInThread(%s, %q) = %q, %v; want %q", tc.thread, tc.key, got, err, tc.want)
 		}
 	}
 	if calls := emu.Calls()["conversations.replies"]; calls < 2 {
 		t.Errorf("%d conversations.replies calls: the pages were not read", calls)
 	}
-	if _, err := chat.Find(ctx, "C0MIGRATE", "1.000009", "k"); err == nil {
-		t.Error("Find in a thread that does not exist: no error")
+	if _, err := chat.FindInThread(ctx, "C0MIGRATE", "1.000009", "k"); err == nil {
+		t.Error("FindInThread in a thread that does not exist: no error")
 	}
 }
 
