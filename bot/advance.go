@@ -114,7 +114,7 @@ func (e *Engine) pick(m *Migration, cmd Command) (Step, int64, error) {
 			step = *s
 		}
 	case !ok:
-		return Step{}, 0, refuse("%s has no step left: the migration is complete.", svc)
+		return Step{}, 0, refuse("%s has no step left: the migration completes with the health summary after its last merge.", svc)
 	case cur.Kind == config.StepManual:
 		return Step{}, 0, refuse("%s waits for a person: %s. When it is true, `/migrate done %s %s`.", svc, cur.Text, cur.Item, svc)
 	default:

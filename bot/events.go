@@ -65,8 +65,13 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 			note += " No change approver had approved it."
 		}
 		// With health summaries, the ticket closes once the service is
-		// seen healthy after the merge.
+		// seen healthy after the merge; and a migration whose last step
+		// merged completes with its summary, so that the removal of the
+		// old side is measured too.
 		_, env, _ := e.cfg.Lookup(key.Service)
+		if m.Status == StatusCompleted && c.Kind == KindStep && healthOn(env) {
+			m.Status = StatusActive
+		}
 		if healthOn(env) && measured(m, c) {
 			e.wantTicket(ctx, m, c, TicketImplemented, note)
 			e.scheduleHealth(ctx, m, &m.History[len(m.History)-1])
@@ -85,7 +90,7 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 	}
 	switch {
 	case m.Status == StatusCompleted:
-		e.tell(ctx, m, fmt.Sprintf("✅ The migration of %s is complete: all traffic is on the new side and the old source is gone. %s is unfrozen.", key.Service, key.Service))
+		e.tell(ctx, m, completionText(m, nil))
 	case m.Status == StatusAborted:
 		e.tell(ctx, m, fmt.Sprintf("✖ Abort complete: the repos are as they were before the migration, and %s is unfrozen.", key.Service))
 	}

@@ -229,7 +229,14 @@ func (e *Engine) recordHealth(ctx context.Context, m *Migration, c *Change, env 
 	default:
 		e.wantTicket(ctx, m, c, "", strings.TrimSpace(fmt.Sprintf("Health after the merge: %s: %s. %s", s.Verdict, strings.Join(s.Reasons, "; "), s.figuresLine())))
 	}
-	rollback := s.Verdict == VerdictFailing && env.AutoRollback && c.Kind == KindStep && m.Weights.New > 0 &&
+	// The last step's summary completes the migration: there is no old
+	// side left to roll back to.
+	_, more := m.Current()
+	completes := m.Status == StatusActive && !more && m.Open == nil
+	if completes {
+		m.Status = StatusCompleted
+	}
+	rollback := !completes && s.Verdict == VerdictFailing && env.AutoRollback && c.Kind == KindStep && m.Weights.New > 0 &&
 		(m.Open == nil || m.Open.Kind != KindRollback)
 	if err := e.save(ctx, m); err != nil {
 		return err
@@ -242,10 +249,24 @@ func (e *Engine) recordHealth(ctx context.Context, m *Migration, c *Change, env 
 	if err := e.healthComment(ctx, m, c.Repo, c.Number, s); err != nil {
 		e.log.ErrorContext(ctx, "could not comment the health summary on the PR", "migration", m.ID, "err", err)
 	}
+	if completes {
+		e.tell(ctx, m, completionText(m, s))
+	}
 	if rollback {
 		return e.autoRollback(ctx, m, s)
 	}
 	return nil
+}
+
+// completionText tells the thread the migration is complete, with what
+// its last summary found.
+func completionText(m *Migration, s *HealthSummary) string {
+	svc := m.Key.Service
+	if s == nil || s.Verdict == VerdictHealthy {
+		return fmt.Sprintf("✅ The migration of %s is complete: all traffic is on the new side and the old source is gone. %s is unfrozen.", svc, svc)
+	}
+	return fmt.Sprintf("⚠ The migration of %s is complete: the old source is gone, and %s is unfrozen. But its health after the last merge is %s (%s), and there is no old side left to roll back to.",
+		svc, svc, s.Verdict, strings.Join(s.Reasons, "; "))
 }
 
 // autoRollback opens the rollback PR at once after a failing summary.

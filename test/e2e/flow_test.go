@@ -230,12 +230,34 @@ func TestCompletedMigrationUnfreezes(t *testing.T) {
 	}
 	h.do("clock +336h", "/migrate next search", "click migrate:confirm", "github merge last")
 	ctx := context.Background()
+	// The old side is gone; the migration completes with the health
+	// summary of that last merge.
+	if m := h.migration(); m.Status != bot.StatusActive || m.Health != string(bot.VerdictPending) {
+		t.Fatalf("after the decommission merge: %s, health %q; want active until its summary", m.Status, m.Health)
+	}
+	h.do("clock +13m")
 	if _, err := h.sb.App().Store.Load(ctx, searchKey); err != bot.ErrNotFound {
-		t.Fatalf("web-api still active after 100: %v", err)
+		t.Fatalf("search still active after its last summary: %v", err)
 	}
 	hist, err := h.sb.App().Store.History(ctx, searchKey)
 	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted || hist[0].Weights.New != 100 {
 		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	last := hist[0].History[len(hist[0].History)-1]
+	if last.Step != "decommission" || last.Health == nil || !last.Health.Applied || last.Health.Verdict != bot.VerdictHealthy {
+		t.Errorf("the decommission's summary: %+v, want applied and healthy", last.Health)
+	}
+	var done []string
+	for _, msg := range h.sb.Slack().Messages() {
+		if strings.Contains(msg.Text, "The migration of search is complete") {
+			done = append(done, msg.Text)
+		}
+	}
+	if len(done) != 1 || !strings.HasPrefix(done[0], "✅") {
+		t.Errorf("completion told %q, want once, healthy", done)
+	}
+	if tk := ticketFor(t, h, "decommission"); tk.State != "closed" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Health after the merge: healthy") {
+		t.Errorf("the decommission's ticket: %s, notes %q; want closed on its healthy summary", tk.State, tk.Notes)
 	}
 	if w := weightsIn(t, mustFile(t, h, "main")); len(w) != 1 || w["k8s"] != 100 {
 		t.Errorf("main = %v, want k8s alone at 100", w)

@@ -341,3 +341,51 @@ func TestVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestFailingHealthAfterDecommission: the last merge (decommission) is
+// measured too, and its summary completes the migration. Failing, in an
+// environment that rolls back on its own, it opens no rollback (there is
+// no old side left) and the thread is told the migration is complete but
+// failing, with why.
+func TestFailingHealthAfterDecommission(t *testing.T) {
+	h := newHarness(t)
+	h.do("as alice", "/migrate start catalog")
+	for range 5 {
+		h.do("/migrate next catalog", "github merge last", "clock +16m")
+	}
+	h.do("clock +336h", "/migrate next catalog", "click migrate:confirm", "metrics catalog new.error_rate=8%", "github merge last")
+	if m := h.migrationOf("catalog"); m.Status != bot.StatusActive || m.Open != nil {
+		t.Fatalf("after the decommission merge: %s, open %+v; want active until its summary", m.Status, m.Open)
+	}
+	prs := len(h.sb.GitHub().PRs(envRepo))
+	evs := h.do("clock +10m")
+	key := bot.ServiceKey{Env: "kdev", Service: "catalog"}
+	if _, err := h.sb.App().Store.Load(context.Background(), key); err != bot.ErrNotFound {
+		t.Fatalf("catalog still active after its last summary: %v", err)
+	}
+	hist, err := h.sb.App().Store.History(context.Background(), key)
+	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted {
+		t.Fatalf("history %+v, %v", hist, err)
+	}
+	if last := hist[0].History[len(hist[0].History)-1]; last.Step != "decommission" || last.Health == nil || last.Health.Verdict != bot.VerdictFailing {
+		t.Errorf("the decommission's summary: %+v, want failing", last.Health)
+	}
+	if got := len(h.sb.GitHub().PRs(envRepo)); got != prs {
+		t.Errorf("%d PRs after the failing summary, were %d: no rollback can be opened", got, prs)
+	}
+	var told []string
+	for _, e := range evs {
+		if e.Kind == "slack.message" && strings.Contains(e.Text, "The migration of catalog is complete") {
+			told = append(told, e.Text)
+		}
+		if e.Kind == "slack.message" && strings.Contains(e.Text, "Automatic rollback") {
+			t.Errorf("told of an automatic rollback: %q", e.Text)
+		}
+	}
+	if len(told) != 1 || !strings.HasPrefix(told[0], "⚠") || !strings.Contains(told[0], "failing") || !strings.Contains(told[0], "no old side left to roll back to") {
+		t.Errorf("completion told %q, want once, failing, with why", told)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, "job failed") {
+		t.Errorf("a job failed:\n%s", logs)
+	}
+}
