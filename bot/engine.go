@@ -546,6 +546,7 @@ func (e *Engine) openChange(ctx context.Context, m *Migration, user string, kind
 	if err := e.store.IndexPR(ctx, c.Repo, c.Number, m.Key); err != nil {
 		return fmt.Errorf("index PR #%d: %w", pr.Number, err)
 	}
+	e.schedulePRCheck(ctx, m, c)
 	e.decorate(ctx, m, c, env, spec, plan)
 	if e.tickets[m.Key.Env] != nil && c.Ticket == nil {
 		// Filed in the background: the PR does not wait for the ticket

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/migratebot/migratebot/config"
@@ -35,6 +36,13 @@ func (e *Engine) PullRequestClosed(ctx context.Context, ev PullRequestEvent) err
 	if err != nil {
 		return fmt.Errorf("load %s: %w", key, err)
 	}
+	return e.prClosed(ctx, log, m, ev)
+}
+
+// prClosed applies the close of m's open change's PR, with m loaded under
+// its lock; the PR is the webhook's, or one found closed by prCheckDue.
+func (e *Engine) prClosed(ctx context.Context, log *slog.Logger, m *Migration, ev PullRequestEvent) error {
+	key := m.Key
 	c := m.Open
 	if c == nil || c.Repo != ev.Repo || c.Number != ev.Number {
 		log.InfoContext(ctx, "PR event already applied", "migration", m.ID)
@@ -169,6 +177,8 @@ func (e *Engine) Timer(ctx context.Context, t Timer) error {
 		return e.applyCheckDue(ctx, m, t)
 	case TimerHealthMeasure:
 		return e.measureDue(ctx, m, t)
+	case TimerPRCheck:
+		return e.prCheckDue(ctx, m, t)
 	case TimerDecommissionDue:
 		cur, ok := m.Current()
 		if m.Reminded || !ok || cur.Kind != config.StepDecommission || m.Weights.New != 100 || m.Open != nil {
@@ -208,4 +218,44 @@ func (e *Engine) archivedMigration(ctx context.Context, key ServiceKey, id strin
 		}
 	}
 	return nil, nil
+}
+
+// prCheckEvery is how often an open change's PR is looked at on GitHub.
+const prCheckEvery = 15 * time.Minute
+
+// schedulePRCheck sets the next look at an open change's PR.
+func (e *Engine) schedulePRCheck(ctx context.Context, m *Migration, c *Change) {
+	t := Timer{Kind: TimerPRCheck, Key: m.Key, Migration: m.ID, Due: e.clock.Now().UTC().Add(prCheckEvery), Repo: c.Repo, Number: c.Number}
+	if err := e.sched.Schedule(ctx, t); err != nil {
+		e.log.ErrorContext(ctx, "could not schedule the PR check", "migration", m.ID, "pr", c.Number, "err", err)
+	}
+}
+
+// prCheckDue looks at an open change's PR on GitHub: a webhook is lost
+// when the bot was down or shed it, and GitHub does not send it again by
+// itself, so a PR merged or closed without the bot hearing is applied as
+// its webhook would have been. A PR still open is looked at again later;
+// one the bot has moved on from is left.
+func (e *Engine) prCheckDue(ctx context.Context, m *Migration, t Timer) error {
+	c := m.Open
+	if c == nil || c.State != ChangeOpen || c.Repo != t.Repo || c.Number != t.Number {
+		return nil
+	}
+	log := e.log.With("repo", c.Repo, "pr", c.Number, "migration", m.ID)
+	st, err := e.repos.PRState(ctx, c.Repo, c.Number)
+	if err != nil {
+		log.WarnContext(ctx, "could not look at the open PR; looking again later", "err", err)
+		e.schedulePRCheck(ctx, m, c)
+		return nil
+	}
+	if st.Open {
+		e.schedulePRCheck(ctx, m, c)
+		return nil
+	}
+	by := st.MergedBy
+	if by == "" {
+		by = "someone on GitHub"
+	}
+	log.WarnContext(ctx, "the PR closed without its webhook reaching the bot; applying it now", "merged", st.Merged)
+	return e.prClosed(ctx, log, m, PullRequestEvent{Repo: c.Repo, Number: c.Number, Merged: st.Merged, By: by})
 }

@@ -130,8 +130,18 @@ type Repos interface {
 	// PRChecks says how the checks of a PR's head commit stand (commit
 	// statuses and check runs together) and returns the head's sha.
 	PRChecks(ctx context.Context, repo string, number int) (Checks, error)
+	// PRState reads whether a PR is still open, and if not whether it
+	// merged and who merged it.
+	PRState(ctx context.Context, repo string, number int) (PRState, error)
 	// MergePR merges a PR as a merge commit, only if its head is still sha.
 	MergePR(ctx context.Context, repo string, number int, sha, title string) error
+}
+
+// PRState is where a PR stands on GitHub.
+type PRState struct {
+	Open, Merged bool
+	// MergedBy is the login that merged it, when it merged.
+	MergedBy string
 }
 
 // Checks is the state of a PR head's commit statuses and check runs.
@@ -201,6 +211,9 @@ const (
 	// TimerHealthMeasure makes its health summary.
 	TimerHealthApply   TimerKind = "health-apply"
 	TimerHealthMeasure TimerKind = "health-measure"
+	// TimerPRCheck looks at an open change's PR on GitHub, in case the
+	// webhook of its merge or close never came.
+	TimerPRCheck TimerKind = "pr-check"
 )
 
 // Scheduler keeps timers.

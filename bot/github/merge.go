@@ -58,6 +58,20 @@ var (
 	failingConclusions = []string{"failure", "cancelled", "timed_out", "action_required", "startup_failure"}
 )
 
+// PRState implements bot.Repos. The read is conditional (ETag), so a PR
+// that has not changed costs no rate limit.
+func (c *Client) PRState(ctx context.Context, repo string, number int) (bot.PRState, error) {
+	client, owner, name, err := c.clientFor(ctx, repo)
+	if err != nil {
+		return bot.PRState{}, err
+	}
+	pr, _, err := client.PullRequests.Get(ctx, owner, name, number)
+	if err != nil {
+		return bot.PRState{}, fmt.Errorf("read PR #%d on %s: %w", number, repo, err)
+	}
+	return bot.PRState{Open: pr.GetState() == "open", Merged: pr.GetMerged(), MergedBy: pr.GetMergedBy().GetLogin()}, nil
+}
+
 // PRChecks implements bot.Repos: the PR's head commit's statuses (the
 // latest of each context) and check runs (the latest of each name).
 func (c *Client) PRChecks(ctx context.Context, repo string, number int) (bot.Checks, error) {

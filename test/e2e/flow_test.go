@@ -269,3 +269,59 @@ func TestCompletedMigrationUnfreezes(t *testing.T) {
 		t.Errorf("start after completion said %q", said)
 	}
 }
+
+// TestLostPRWebhooksAreFound: GitHub does not send a failed webhook again
+// by itself. A PR merged, or closed, while the bot could not hear it is
+// found by the bot's own look at its open PR (every 15 minutes) and
+// applied as its webhook would have been: once, by whom it says.
+func TestLostPRWebhooksAreFound(t *testing.T) {
+	for _, merged := range []bool{true, false} {
+		t.Run(map[bool]string{true: "merged", false: "closed"}[merged], func(t *testing.T) {
+			h := newHarness(t)
+			h.do("as alice", "/migrate start search", "/migrate next")
+			gh := h.sb.GitHub()
+			gh.SetWebhookURL("") // the bot is down: the webhook is lost
+			var err error
+			if merged {
+				err = gh.Merge(envRepo, 1, "bob")
+			} else {
+				err = gh.ClosePR(envRepo, 1, "bob")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gh.SetWebhookURL(h.sb.BotURL() + "/github/webhooks")
+			h.do("clock +14m")
+			if m := h.migration(); m.Open == nil || m.Open.Number != 1 {
+				t.Fatalf("before the look: open change %+v, want PR #1 still open", m.Open)
+			}
+			h.do("clock +2m")
+			m := h.migration()
+			if m.Open != nil || len(m.History) != 1 {
+				t.Fatalf("after the look: open %+v, %d changes; want PR #1 applied", m.Open, len(m.History))
+			}
+			c := m.History[0]
+			wantState, wantWeights := bot.ChangeClosed, bot.Weights{Old: 100, New: 0}
+			if merged {
+				wantState, wantWeights = bot.ChangeMerged, bot.Weights{Old: 90, New: 10}
+			}
+			if c.State != wantState || m.Weights != wantWeights {
+				t.Errorf("PR #1: %s, weights %s; want %s, %s", c.State, m.Weights, wantState, wantWeights)
+			}
+			if merged && c.ClosedBy != "bob" {
+				t.Errorf("merged by %q, want bob", c.ClosedBy)
+			}
+			if !strings.Contains(h.logs.String(), "the PR closed without its webhook reaching the bot") {
+				t.Error("the log does not say the webhook was missed")
+			}
+			// Its webhook, sent again late, changes nothing more.
+			if err := gh.Redeliver(); err != nil {
+				t.Fatal(err)
+			}
+			h.do("as alice")
+			if again := h.migration(); again.Version != m.Version {
+				t.Errorf("the late webhook changed the migration: version %d, was %d", again.Version, m.Version)
+			}
+		})
+	}
+}
