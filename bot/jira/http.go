@@ -8,17 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/httpretry"
 )
 
 // Error is Jira's answer to a call that failed.
@@ -175,8 +174,7 @@ func retryable(ctx context.Context, resp *http.Response, err error, idempotent b
 			ok, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 			return ok
 		}
-		var op *net.OpError
-		return errors.As(err, &op) && op.Op == "dial"
+		return httpretry.NeverSent(err)
 	}
 	code := resp.StatusCode
 	retry := code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable ||
@@ -184,27 +182,10 @@ func retryable(ctx context.Context, resp *http.Response, err error, idempotent b
 	if !retry {
 		return false
 	}
-	if wait, ok := retryAfter(resp); ok {
-		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
-			return false
-		}
+	if wait, ok := httpretry.RetryAfter(resp); ok && httpretry.Outlasts(ctx, wait) {
+		return false
 	}
 	return true
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
 }
 
 // apiError decodes Jira's error answer:
@@ -212,7 +193,7 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 func (c *Client) apiError(op string, resp *http.Response, data []byte, attempts int) error {
 	e := &Error{Op: op, StatusCode: resp.StatusCode, Attempts: attempts}
 	if e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusServiceUnavailable {
-		e.RetryAfter, _ = retryAfter(resp)
+		e.RetryAfter, _ = httpretry.RetryAfter(resp)
 	}
 	var body struct {
 		ErrorMessages []string          `json:"errorMessages"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/migratebot/migratebot/internal/httpretry"
 	"github.com/migratebot/migratebot/internal/redact"
 )
 
@@ -129,27 +130,10 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if code != http.StatusTooManyRequests && (code < 500 || code == http.StatusNotImplemented) {
 		return false, nil
 	}
-	if wait, ok := retryAfter(resp); ok {
-		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
-			return false, nil
-		}
+	if wait, ok := httpretry.RetryAfter(resp); ok && httpretry.Outlasts(ctx, wait) {
+		return false, nil
 	}
 	return true, nil
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
 }
 
 // unixTime writes a time as Unix seconds, to the millisecond: Prometheus's

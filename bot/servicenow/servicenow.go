@@ -26,17 +26,16 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/migratebot/migratebot/bot"
+	"github.com/migratebot/migratebot/internal/httpretry"
 	"github.com/migratebot/migratebot/internal/redact"
 )
 
@@ -701,7 +700,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		info = &callInfo{}
 	}
 	if err != nil {
-		if info.unsafe && !neverSent(err) {
+		if info.unsafe && !httpretry.NeverSent(err) {
 			return false, nil
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -712,18 +711,10 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if !retry {
 		return false, nil
 	}
-	if wait, ok := retryAfter(resp); ok {
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return false, nil
-		}
+	if wait, ok := retryAfter(resp); ok && httpretry.Outlasts(ctx, wait) {
+		return false, nil
 	}
 	return true, nil
-}
-
-// neverSent says whether a request failed before reaching the server.
-func neverSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // backoff waits what ServiceNow asks (Retry-After on a 429 or 503), else
@@ -739,22 +730,13 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	return wait
 }
 
-// retryAfter reads a 429's or 503's Retry-After: seconds or an HTTP date.
+// retryAfter reads a 429's or 503's Retry-After: ServiceNow sends it with
+// no other answer.
 func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	h := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if h == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
+	return httpretry.RetryAfter(resp)
 }
 
 // lastAnswer is the ErrorHandler: when retries run out, the last answer is
