@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,7 +24,6 @@ import (
 	_ "time/tzdata" // change windows name time zones; the image has no zoneinfo
 
 	"github.com/migratebot/migratebot/app"
-	"github.com/migratebot/migratebot/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -81,28 +79,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return errors.New("serve needs --config FILE\n" + usage)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
-	secrets, err := config.LoadSecrets(os.Getenv, cfg.Slack.Mode)
-	if err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	rdb, err := app.OpenRedis(cfg.Redis, os.Getenv("REDIS_URL"), secrets.RedisPassword)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
 	host, _ := os.Hostname()
-	bot, err := app.New(ctx, app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
+	bot, closeRedis, err := app.Open(ctx, *path, os.Getenv, app.Options{Log: log, Replica: fmt.Sprintf("%s-%d", host, os.Getpid())})
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Addr: cfg.Listen, Handler: bot.Handler,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-	}
+	defer closeRedis()
+	cfg := bot.Config
+	srv := app.Server(cfg.Listen, bot.Handler)
 	workersDone := make(chan error, 1)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -32,7 +32,6 @@ import (
 
 	"github.com/migratebot/migratebot/app"
 	"github.com/migratebot/migratebot/bench"
-	"github.com/migratebot/migratebot/config"
 )
 
 func main() {
@@ -137,10 +136,6 @@ func run(ctx context.Context, args []string) error {
 }
 
 // server is an http.Server with `migratebot serve`'s timeouts.
-func server(addr string, h http.Handler) *http.Server {
-	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-}
-
 // listenUntilDone serves until ctx is done, then shuts down.
 func listenUntilDone(ctx context.Context, srv *http.Server) error {
 	errc := make(chan error, 1)
@@ -163,7 +158,7 @@ func floor(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return listenUntilDone(ctx, server(*listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return listenUntilDone(ctx, app.Server(*listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	})))
 }
@@ -180,22 +175,10 @@ func intake(ctx context.Context, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg, err := config.Load(*path)
+	bot, closeRedis, err := app.Open(ctx, *path, os.Getenv, app.Options{Log: log, Replica: "intake", KeyPrefix: *prefix})
 	if err != nil {
 		return err
 	}
-	secrets, err := config.LoadSecrets(os.Getenv, cfg.Slack.Mode)
-	if err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	rdb, err := app.OpenRedis(cfg.Redis, os.Getenv("REDIS_URL"), secrets.RedisPassword)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	bot, err := app.New(ctx, app.Options{Config: cfg, Secrets: secrets, Redis: rdb, Log: log, Replica: "intake", KeyPrefix: *prefix})
-	if err != nil {
-		return err
-	}
-	return listenUntilDone(ctx, server(cfg.Listen, bot.Handler))
+	defer closeRedis()
+	return listenUntilDone(ctx, app.Server(bot.Config.Listen, bot.Handler))
 }
