@@ -13,15 +13,15 @@ import (
 // user and a team) and the code owners of the files it changes.
 func TestReviewersRequested(t *testing.T) {
 	h := newHarness(t)
-	gh := h.sb.GitHub()
-	h.do("as alice", "/migrate start search", "/migrate next")
+	gh := h.SB.GitHub()
+	h.Do("as alice", "/migrate start search", "/migrate next")
 	pr, _ := gh.PR(envRepo, 1)
 	if !slices.Equal(pr.Reviewers, []string{"carol"}) || !slices.Equal(pr.TeamReviewers, []string{"change-approvers"}) {
 		t.Errorf("search PR reviewers = %v, teams %v; want [carol] and [change-approvers]", pr.Reviewers, pr.TeamReviewers)
 	}
 	// billing's DNS source is Terraform under terraform/route53/, which
 	// CODEOWNERS gives to @acme/network.
-	h.do("/migrate start billing", "/migrate next billing")
+	h.Do("/migrate start billing", "/migrate next billing")
 	billing := gh.PRs(envRepo)[1]
 	if !strings.Contains(billing.Head, "billing") {
 		t.Fatalf("second PR is %s, want billing's DNS source", billing.Head)
@@ -38,11 +38,11 @@ func TestReviewersRequested(t *testing.T) {
 // count.
 func TestReviewsReflectedOnce(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next")
-	pr, _ := h.sb.GitHub().PR(envRepo, 1)
+	h.Do("as alice", "/migrate start search", "/migrate next")
+	pr, _ := h.SB.GitHub().PR(envRepo, 1)
 	notes := func() int { return len(ticketFor(t, h, "weights-10").Notes) }
 
-	h.do("github review last approve by eve")
+	h.Do("github review last approve by eve")
 	msg := stepMessage(t, h, pr.HTMLURL)
 	if !strings.Contains(msg, "approved by eve (not a change approver)") || strings.Contains(msg, "✅") {
 		t.Errorf("eve's approval: step message %q", msg)
@@ -51,7 +51,7 @@ func TestReviewsReflectedOnce(t *testing.T) {
 		t.Errorf("eve's approval moved the ticket to %s", tk.State)
 	}
 
-	evs := h.do("github review last request-changes by bob")
+	evs := h.Do("github review last request-changes by bob")
 	if n := countKind(evs, "slack.message", "updated"); n != 1 {
 		t.Errorf("changes requested updated %d messages, want the step's one", n)
 	}
@@ -59,7 +59,7 @@ func TestReviewsReflectedOnce(t *testing.T) {
 		t.Errorf("changes requested: step message %q", msg)
 	}
 
-	h.do("github review last approve by carol")
+	h.Do("github review last approve by carol")
 	msg = stepMessage(t, h, pr.HTMLURL)
 	if !strings.Contains(msg, "✅ approved by carol") {
 		t.Errorf("carol's approval: step message %q", msg)
@@ -68,32 +68,32 @@ func TestReviewsReflectedOnce(t *testing.T) {
 	if tk.State != "approved" {
 		t.Errorf("carol's approval: ticket %s", tk.State)
 	}
-	before, updates := notes(), h.sb.Slack().Messages()
-	evs = h.do("github redeliver")
+	before, updates := notes(), h.SB.Slack().Messages()
+	evs = h.Do("github redeliver")
 	if n := countKind(evs, "slack.message", "updated") + countKind(evs, "slack.message", "posted") + countKind(evs, "ticket", "updated"); n != 0 {
 		t.Errorf("a redelivered review had %d effects: %+v", n, evs)
 	}
 	// The same approval again (a second review by carol) is no news either.
-	evs = h.do("github review last approve by carol")
+	evs = h.Do("github review last approve by carol")
 	if n := countKind(evs, "slack.message", "updated") + countKind(evs, "ticket", "updated"); n != 0 {
 		t.Errorf("a repeated approval had %d effects: %+v", n, evs)
 	}
-	if notes() != before || len(h.sb.Slack().Messages()) != len(updates) {
+	if notes() != before || len(h.SB.Slack().Messages()) != len(updates) {
 		t.Error("repeated reviews added ticket notes or messages")
 	}
 
 	// A dismissed approval no longer counts, and says so once.
-	pr, _ = h.sb.GitHub().PR(envRepo, 1)
+	pr, _ = h.SB.GitHub().PR(envRepo, 1)
 	var id int64
 	for _, r := range pr.Reviews {
 		if r.Author == "carol" && r.State == "APPROVED" {
 			id = r.ID
 		}
 	}
-	if err := h.sb.GitHub().DismissReview(envRepo, 1, id, "alice", "new commits coming"); err != nil {
+	if err := h.SB.GitHub().DismissReview(envRepo, 1, id, "alice", "new commits coming"); err != nil {
 		t.Fatal(err)
 	}
-	h.do("clock +1s")
+	h.Do("clock +1s")
 	if msg := stepMessage(t, h, pr.HTMLURL); strings.Contains(msg, "approved by carol") {
 		t.Errorf("a dismissed approval still shows: %q", msg)
 	}
@@ -109,7 +109,7 @@ func TestReviewsReflectedOnce(t *testing.T) {
 // of billing's Terraform, so his approval of billing's PR counts.
 func TestCodeOwnerTeamMemberCounts(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start billing", "/migrate next billing", "github review last approve by bob")
+	h.Do("as alice", "/migrate start billing", "/migrate next billing", "github review last approve by bob")
 	m := h.migrationOf("billing")
 	if r := m.Open.Reviews["bob"]; r.State != "approved" || !r.Approver {
 		t.Errorf("bob's review = %+v, want a counted approval", r)
@@ -126,14 +126,14 @@ func TestSlackApproval(t *testing.T) {
 		p := &c.Environments["kprod"].People
 		p.Approvers = append(p.Approvers, "U0ALICE")
 	})
-	h.do("as alice", "/migrate start search", "/migrate next")
-	pr, _ := h.sb.GitHub().PR(envRepo, 1)
+	h.Do("as alice", "/migrate start search", "/migrate next")
+	pr, _ := h.SB.GitHub().PR(envRepo, 1)
 	before := h.snapshot()
 	for _, c := range []struct{ user, want string }{
 		{"mallory", "You may not approve changes in kprod"},
 		{"alice", "You asked for this change"},
 	} {
-		evs := h.do("as "+c.user, "click migrate:approve")
+		evs := h.Do("as "+c.user, "click migrate:approve")
 		if said := ephemeralTo(evs, c.user); len(said) != 1 || !strings.Contains(said[0], c.want) {
 			t.Errorf("%s pressing approve was told %q, want %q", c.user, said, c.want)
 		}
@@ -144,15 +144,15 @@ func TestSlackApproval(t *testing.T) {
 	if tk := ticketFor(t, h, "weights-10"); tk.State != "open" {
 		t.Errorf("refused approvals moved the ticket to %s", tk.State)
 	}
-	h.do("as carol", "click migrate:approve")
-	if msg := stepMessage(t, h, pr.HTMLURL); !strings.Contains(msg, "✅ approved by <@"+h.sb.UserID("carol")+"> in Slack") {
+	h.Do("as carol", "click migrate:approve")
+	if msg := stepMessage(t, h, pr.HTMLURL); !strings.Contains(msg, "✅ approved by <@"+h.SB.UserID("carol")+"> in Slack") {
 		t.Errorf("step message after carol's Slack approval: %q", msg)
 	}
 	tk := ticketFor(t, h, "weights-10")
 	if tk.State != "approved" || !strings.Contains(strings.Join(tk.Notes, "\n"), "in Slack") {
 		t.Errorf("ticket after carol's Slack approval: %s %q", tk.State, tk.Notes)
 	}
-	evs := h.do("click migrate:approve")
+	evs := h.Do("click migrate:approve")
 	if said := ephemeralTo(evs, "carol"); len(said) != 1 || !strings.Contains(said[0], "already approved") {
 		t.Errorf("a second press told carol %q", said)
 	}
@@ -164,11 +164,11 @@ func TestSlackApproval(t *testing.T) {
 // changes; bots and other PRs are ignored.
 func TestPRCommentCommands(t *testing.T) {
 	h := newHarness(t)
-	gh := h.sb.GitHub()
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +30m")
+	gh := h.SB.GitHub()
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +30m")
 
 	before := h.snapshot()
-	h.do("github comment #1 /migrate next by eve")
+	h.Do("github comment #1 /migrate next by eve")
 	pr, _ := gh.PR(envRepo, 1)
 	botComments := func() []string { return botReplies(h, 1) }
 	if got := botComments(); len(got) != 1 || !strings.Contains(got[0], "@eve: you may not run `/migrate next` here") {
@@ -187,7 +187,7 @@ func TestPRCommentCommands(t *testing.T) {
 		t.Fatalf("a refused comment opened %+v", m.Open)
 	}
 
-	h.do("github comment #1 /migrate next by bob")
+	h.Do("github comment #1 /migrate next by bob")
 	m := h.migration()
 	if m.Open == nil || m.Open.Step != "weights-25" || m.Open.RequestedBy != "github:bob" {
 		t.Fatalf("bob's /migrate next: open = %+v", m.Open)
@@ -202,7 +202,7 @@ func TestPRCommentCommands(t *testing.T) {
 
 	// Bots, edits and comments that are not commands do nothing.
 	calls := len(gh.Calls())
-	h.do("github comment #2 /migrate rollback by migratebot[bot]", "github comment #2 looks good to me by carol")
+	h.Do("github comment #2 /migrate rollback by migratebot[bot]", "github comment #2 looks good to me by carol")
 	if m := h.migration(); m.Open.Step != "weights-25" {
 		t.Errorf("a bot's comment ran a command: open %s", m.Open.Step)
 	}
@@ -221,7 +221,7 @@ func TestPRCommentCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.do(fmt.Sprintf("github comment #%d /migrate rollback by carol", n))
+	h.Do(fmt.Sprintf("github comment #%d /migrate rollback by carol", n))
 	if hand, _ := gh.PR(envRepo, n); len(hand.Comments) != 1 || len(hand.Comments[0].Reactions) != 0 {
 		t.Errorf("the bot answered on a person's PR: %+v", hand.Comments)
 	}
@@ -230,7 +230,7 @@ func TestPRCommentCommands(t *testing.T) {
 	}
 
 	// An approver may roll back from the PR: the open PR is superseded.
-	h.do("github comment #2 /migrate rollback by carol")
+	h.Do("github comment #2 /migrate rollback by carol")
 	m = h.migration()
 	if m.Open == nil || !strings.HasPrefix(m.Open.Step, "rollback") {
 		t.Errorf("carol's rollback: open = %+v", m.Open)
@@ -241,16 +241,16 @@ func TestPRCommentCommands(t *testing.T) {
 // approver approved it and its checks are green, and not before.
 func TestAutoMerge(t *testing.T) {
 	h := newHarnessWith(t, func(c *config.Config) { c.Environments["kprod"].AutoMerge = true })
-	gh := h.sb.GitHub()
-	h.do("as alice", "/migrate start search", "/migrate next")
+	gh := h.SB.GitHub()
+	h.Do("as alice", "/migrate start search", "/migrate next")
 	pr, _ := gh.PR(envRepo, 1)
 	gh.SetCheckRun(envRepo, pr.HeadSHA, "lint", "in_progress", "")
 
-	h.do("github review last approve by eve")
+	h.Do("github review last approve by eve")
 	if pr, _ = gh.PR(envRepo, 1); pr.Merged {
 		t.Fatal("merged on the approval of someone who is no approver")
 	}
-	h.do("github review last approve by carol")
+	h.Do("github review last approve by carol")
 	if pr, _ = gh.PR(envRepo, 1); pr.Merged {
 		t.Fatal("merged while a check was running")
 	}
@@ -258,7 +258,7 @@ func TestAutoMerge(t *testing.T) {
 		t.Errorf("step message while checks run: %q", msg)
 	}
 	gh.SetCheckRun(envRepo, pr.HeadSHA, "lint", "completed", "failure")
-	h.do("clock +1m")
+	h.Do("clock +1m")
 	if pr, _ = gh.PR(envRepo, 1); pr.Merged {
 		t.Fatal("merged with a failing check")
 	}
@@ -266,7 +266,7 @@ func TestAutoMerge(t *testing.T) {
 		t.Errorf("step message with a failing check: %q", msg)
 	}
 	gh.SetCheckRun(envRepo, pr.HeadSHA, "lint", "completed", "success")
-	h.do("clock +5m")
+	h.Do("clock +5m")
 	pr, _ = gh.PR(envRepo, 1)
 	if !pr.Merged || pr.MergedBy != "migratebot[bot]" {
 		t.Fatalf("not auto-merged once green: merged=%v by %q", pr.Merged, pr.MergedBy)
@@ -276,7 +276,7 @@ func TestAutoMerge(t *testing.T) {
 	}
 
 	// Changes requested hold the merge even with an approval and green checks.
-	h.do("clock +30m", "/migrate next", "github review last request-changes by bob", "github review last approve by carol")
+	h.Do("clock +30m", "/migrate next", "github review last request-changes by bob", "github review last approve by carol")
 	if pr, _ := gh.PR(envRepo, 2); pr.Merged {
 		t.Error("merged although bob asked for changes")
 	}
@@ -285,8 +285,8 @@ func TestAutoMerge(t *testing.T) {
 // TestAutoMergeOffByDefault: an approved, green PR waits for a person.
 func TestAutoMergeOffByDefault(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol", "clock +10m")
-	if pr, _ := h.sb.GitHub().PR(envRepo, 1); pr.Merged {
+	h.Do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol", "clock +10m")
+	if pr, _ := h.SB.GitHub().PR(envRepo, 1); pr.Merged {
 		t.Error("merged without auto_merge")
 	}
 }
@@ -304,7 +304,7 @@ func TestApprovalsScript(t *testing.T) {
 			t.Errorf("the redelivered review had effects: %+v", l.events)
 		}
 	}
-	tickets := h.sb.Tickets()
+	tickets := h.SB.Tickets()
 	if len(tickets) != 2 {
 		t.Fatalf("want a ticket per PR (2), got %+v", tickets)
 	}
@@ -322,7 +322,7 @@ func TestApprovalsScript(t *testing.T) {
 	if len(answers) != 1 || !strings.Contains(answers[0], "opened [PR #2]") {
 		t.Errorf("the bot's comments on #1 = %q, want one, edited to name PR #2", answers)
 	}
-	if pr2, _ := h.sb.GitHub().PR(envRepo, 2); pr2.State != "closed" || pr2.Merged {
+	if pr2, _ := h.SB.GitHub().PR(envRepo, 2); pr2.State != "closed" || pr2.Merged {
 		t.Errorf("PR #2: state %s merged %v", pr2.State, pr2.Merged)
 	}
 }

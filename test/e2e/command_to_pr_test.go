@@ -40,11 +40,11 @@ func prCalls(calls []githubemu.Call) (before []githubemu.Call, after []githubemu
 // read together); labels, reviewers and the ticket come after.
 func TestWeightPRCriticalPath(t *testing.T) {
 	h := newHarness(t)
-	gh := h.sb.GitHub()
+	gh := h.SB.GitHub()
 	gh.SetLatency(20 * time.Millisecond) // so that overlapping calls show
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	gh.ResetCalls()
-	h.do("/migrate next")
+	h.Do("/migrate next")
 	before, after, rounds := prCalls(gh.Calls())
 	var names []string
 	for _, c := range before {
@@ -73,13 +73,13 @@ func BenchmarkCommandToPR(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		h := newHarness(b)
-		gh := h.sb.GitHub()
-		h.do("as alice", "/migrate start search")
+		gh := h.SB.GitHub()
+		h.Do("as alice", "/migrate start search")
 		gh.SetLatency(50 * time.Millisecond)
 		gh.ResetCalls()
 		start := time.Now()
 		b.StartTimer()
-		h.do("/migrate next")
+		h.Do("/migrate next")
 		b.StopTimer()
 		before, _, r := prCalls(gh.Calls())
 		if len(before) == 0 {

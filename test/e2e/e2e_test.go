@@ -6,7 +6,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/config"
 	"github.com/migratebot/migratebot/internal/redistest"
-	"github.com/migratebot/migratebot/internal/testkit"
+	"github.com/migratebot/migratebot/internal/sandboxtest"
 	"github.com/migratebot/migratebot/sandbox"
 	"github.com/migratebot/migratebot/test/awsemu"
 	"github.com/migratebot/migratebot/test/slackemu"
@@ -28,13 +27,8 @@ const searchFile = "dns/kprod/search.yaml"
 
 var searchKey = bot.ServiceKey{Env: "kprod", Service: "search"}
 
-type harness struct {
-	t      testing.TB
-	sb     *sandbox.Sandbox
-	prefix string
-	logs   *testkit.Buffer
-	line   int
-}
+// harness is the bot under test (sandboxtest), with this package's helpers.
+type harness struct{ *sandboxtest.Harness }
 
 // newHarness starts the bot on the package's real redis-server.
 func newHarness(t testing.TB) *harness {
@@ -52,53 +46,19 @@ func newHarnessWith(t testing.TB, configure func(*config.Config)) *harness {
 // logs are the harness's own).
 func newHarnessOpts(t testing.TB, o sandbox.Options) *harness {
 	t.Helper()
-	logs := &testkit.Buffer{}
-	prefix := redistest.Prefix(t)
-	o.RedisURL = "redis://" + redistest.Shared().Addr
-	o.KeyPrefix = prefix
-	o.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sb, err := sandbox.New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-	return &harness{t: t, sb: sb, prefix: prefix, logs: logs}
-}
-
-// do runs script lines (the sandbox language) to completion and returns
-// their events.
-func (h *harness) do(lines ...string) []sandbox.Event {
-	h.t.Helper()
-	var all []sandbox.Event
-	for _, l := range lines {
-		h.line++
-		evs, err := h.sb.Exec(context.Background(), h.line, l)
-		if err != nil {
-			h.t.Fatalf("%s: %v", l, err)
-		}
-		for _, e := range evs {
-			if e.Kind == "error" {
-				h.t.Fatalf("%s: the sandbox could not run it: %s", l, e.Message)
-			}
-		}
-		all = append(all, evs...)
-	}
-	return all
+	o.RedisURL = ""
+	return &harness{sandboxtest.New(t, o)}
 }
 
 func (h *harness) migration() *bot.Migration { return h.migrationOf("search") }
 
 func (h *harness) migrationOf(service string) *bot.Migration {
-	h.t.Helper()
+	h.T.Helper()
 	env := "kprod"
-	if svc, ok := h.sb.App().Config.Services[service]; ok {
+	if svc, ok := h.SB.App().Config.Services[service]; ok {
 		env = svc.Environment
 	}
-	m, err := h.sb.App().Store.Load(context.Background(), bot.ServiceKey{Env: env, Service: service})
-	if err != nil {
-		h.t.Fatalf("load %s: %v", service, err)
-	}
-	return m
+	return h.Migration(bot.ServiceKey{Env: env, Service: service})
 }
 
 // snapshot is everything the bot keeps in Redis (its keys and their
@@ -107,11 +67,11 @@ func (h *harness) migrationOf(service string) *bot.Migration {
 // deliveries it has taken are left out: every request taken leaves one,
 // refused or not, so that it is not run twice, and they expire.
 func (h *harness) snapshot() string {
-	h.t.Helper()
+	h.T.Helper()
 	ctx := context.Background()
-	rdb := h.sb.Redis()
+	rdb := h.SB.Redis()
 	var keys []string
-	iter := rdb.Scan(ctx, 0, h.prefix+":*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, h.Prefix+":*", 1000).Iterator()
 	for iter.Next(ctx) {
 		if strings.Contains(iter.Val(), ":{queue}:delivery:") {
 			continue
@@ -119,7 +79,7 @@ func (h *harness) snapshot() string {
 		keys = append(keys, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	sort.Strings(keys)
 	var b strings.Builder
@@ -146,7 +106,7 @@ func (h *harness) snapshot() string {
 		}
 		fmt.Fprintf(&b, "%s (%s ttl>0:%v) = %v\n", k, typ, rdb.TTL(ctx, k).Val() > 0, val)
 	}
-	gh := h.sb.GitHub()
+	gh := h.SB.GitHub()
 	for _, pr := range gh.PRs(envRepo) {
 		fmt.Fprintf(&b, "PR #%d %s %s merged=%v\n", pr.Number, pr.Head, pr.State, pr.Merged)
 	}

@@ -26,20 +26,20 @@ func weightsIn(t *testing.T, content string) map[string]int64 {
 // start, bump 10, merge, next (25), merge.
 func TestStartBumpMerge(t *testing.T) {
 	h := newHarness(t)
-	gh := h.sb.GitHub()
+	gh := h.SB.GitHub()
 	mainBefore, _ := gh.File(envRepo, "main", searchFile)
 
-	evs := h.do("as alice", "/migrate start search")
+	evs := h.Do("as alice", "/migrate start search")
 	if n := countKind(evs, "slack.message", "posted"); n != 1 {
 		t.Fatalf("start posted %d messages, want the plan alone: %+v", n, evs)
 	}
 	m := h.migration()
-	if m.Weights != (bot.Weights{Old: 100, New: 0}) || m.Thread.TS == "" || m.StartedBy != h.sb.UserID("alice") {
+	if m.Weights != (bot.Weights{Old: 100, New: 0}) || m.Thread.TS == "" || m.StartedBy != h.SB.UserID("alice") {
 		t.Fatalf("after start: %+v", m)
 	}
 
 	gh.ResetCalls()
-	evs = h.do("/migrate bump 10")
+	evs = h.Do("/migrate bump 10")
 	writes := map[string]int{}
 	for _, c := range gh.Calls() {
 		if c.Method != "GET" {
@@ -100,12 +100,12 @@ func TestStartBumpMerge(t *testing.T) {
 		t.Errorf("the thread was not told the PR link %s: %q", pr.HTMLURL, threadPost)
 	}
 
-	h.do("github merge last")
+	h.Do("github merge last")
 	m = h.migration()
 	if m.Open != nil || m.Weights != (bot.Weights{Old: 90, New: 10}) || len(m.History) != 1 || m.History[0].ClosedBy != "bob" {
 		t.Fatalf("after merge: open=%+v weights=%v history=%+v", m.Open, m.Weights, m.History)
 	}
-	steps := threadMessages(h.sb.Slack().Messages(), m.Thread.TS)
+	steps := threadMessages(h.SB.Slack().Messages(), m.Thread.TS)
 	if len(steps) != 1 {
 		t.Fatalf("want one step message in the thread, got %d", len(steps))
 	}
@@ -113,7 +113,7 @@ func TestStartBumpMerge(t *testing.T) {
 		t.Errorf("step message after merge = %q, want it merged with the next command", steps[0].Text)
 	}
 
-	h.do("clock +30m", "/migrate next", "github merge last by carol")
+	h.Do("clock +30m", "/migrate next", "github merge last by carol")
 	m = h.migration()
 	if m.Weights != (bot.Weights{Old: 75, New: 25}) || len(m.History) != 2 {
 		t.Fatalf("after the second step: weights=%v history=%d", m.Weights, len(m.History))
@@ -125,7 +125,7 @@ func TestStartBumpMerge(t *testing.T) {
 		t.Errorf("PRs = %d, want 2", got)
 	}
 
-	evs = h.do("/migrate status")
+	evs = h.Do("/migrate status")
 	status := ephemeralTo(evs, "alice")
 	if len(status) != 1 || !strings.Contains(status[0], "old 75 / new 25") || !strings.Contains(status[0], "→ new 50") {
 		t.Errorf("status = %q", status)
@@ -134,7 +134,7 @@ func TestStartBumpMerge(t *testing.T) {
 
 func mustFile(t *testing.T, h *harness, ref string) string {
 	t.Helper()
-	s, ok := h.sb.GitHub().File(envRepo, ref, searchFile)
+	s, ok := h.SB.GitHub().File(envRepo, ref, searchFile)
 	if !ok {
 		t.Fatalf("%s missing at %s", searchFile, ref)
 	}
@@ -145,12 +145,12 @@ func mustFile(t *testing.T, h *harness, ref string) string {
 // user who pressed it.
 func TestButtonRunsNext(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m", "click migrate:next")
-	prs := h.sb.GitHub().PRs(envRepo)
+	h.Do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m", "click migrate:next")
+	prs := h.SB.GitHub().PRs(envRepo)
 	if len(prs) != 2 || prs[1].Head != "migratebot/search/weights-25" {
 		t.Fatalf("the button did not open the PR to 25: %+v", prs)
 	}
-	if m := h.migration(); m.Open == nil || m.Open.RequestedBy != h.sb.UserID("alice") {
+	if m := h.migration(); m.Open == nil || m.Open.RequestedBy != h.SB.UserID("alice") {
 		t.Errorf("open change = %+v", m.Open)
 	}
 }
@@ -159,10 +159,10 @@ func TestButtonRunsNext(t *testing.T) {
 // its link, and nothing else happens.
 func TestOpenPRRefusesBump(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10")
-	pr := h.sb.GitHub().PRs(envRepo)[0]
+	h.Do("as alice", "/migrate start search", "/migrate bump 10")
+	pr := h.SB.GitHub().PRs(envRepo)[0]
 	before := h.snapshot()
-	evs := h.do("/migrate bump 25")
+	evs := h.Do("/migrate bump 25")
 	said := ephemeralTo(evs, "alice")
 	if len(said) != 1 || !strings.Contains(said[0], pr.HTMLURL) || !strings.Contains(said[0], "open PR") {
 		t.Fatalf("refusal = %q, want the open PR's link", said)
@@ -176,13 +176,13 @@ func TestOpenPRRefusesBump(t *testing.T) {
 // were and lets the step run again.
 func TestClosedPRAllowsRetry(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10", "github close last")
+	h.Do("as alice", "/migrate start search", "/migrate bump 10", "github close last")
 	m := h.migration()
 	if m.Open != nil || m.Weights.New != 0 || len(m.History) != 1 || m.History[0].State != bot.ChangeClosed {
 		t.Fatalf("after close: %+v", m)
 	}
-	h.do("/migrate bump 10")
-	prs := h.sb.GitHub().PRs(envRepo)
+	h.Do("/migrate bump 10")
+	prs := h.SB.GitHub().PRs(envRepo)
 	if len(prs) != 2 || prs[1].State != "open" || prs[1].Head != prs[0].Head {
 		t.Fatalf("retry after close: %+v", prs)
 	}
@@ -196,16 +196,16 @@ func TestClosedPRAllowsRetry(t *testing.T) {
 // that is unclear.
 func TestConversationPicksMigration(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate start search")
+	h.Do("as alice", "/migrate start web-api", "/migrate start search")
 	// alice last worked on search.
-	h.do("/migrate bump 10")
-	prs := h.sb.GitHub().PRs(envRepo)
+	h.Do("/migrate bump 10")
+	prs := h.SB.GitHub().PRs(envRepo)
 	if len(prs) != 1 || prs[0].Head != "migratebot/search/weights-10" {
 		t.Fatalf("bump without a service went to %+v, want search", prs)
 	}
 	// dave has worked on neither; two are active in the channel.
 	before := h.snapshot()
-	evs := h.do("as dave", "/migrate next")
+	evs := h.Do("as dave", "/migrate next")
 	said := ephemeralTo(evs, "dave")
 	if len(said) != 1 || !strings.Contains(said[0], "Which migration?") || !strings.Contains(said[0], "search, web-api") {
 		t.Fatalf("dave was told %q, want to be asked which migration", said)
@@ -214,8 +214,8 @@ func TestConversationPicksMigration(t *testing.T) {
 		t.Errorf("an unclear command changed state:\n%s\n---\n%s", before, after)
 	}
 	// Naming it works, and becomes dave's context.
-	h.do("/migrate next web-api", "/migrate status")
-	if m := h.migrationOf("web-api"); m.Open == nil || m.Open.Step != "dns-source" || m.Open.RequestedBy != h.sb.UserID("dave") {
+	h.Do("/migrate next web-api", "/migrate status")
+	if m := h.migrationOf("web-api"); m.Open == nil || m.Open.Step != "dns-source" || m.Open.RequestedBy != h.SB.UserID("dave") {
 		t.Errorf("web-api open change = %+v", m.Open)
 	}
 }
@@ -224,22 +224,22 @@ func TestConversationPicksMigration(t *testing.T) {
 // migration, archives it and unfreezes the service.
 func TestCompletedMigrationUnfreezes(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	for range 5 {
-		h.do("/migrate next search", "github merge last", "clock +30m")
+		h.Do("/migrate next search", "github merge last", "clock +30m")
 	}
-	h.do("clock +336h", "/migrate next search", "click migrate:confirm", "github merge last")
+	h.Do("clock +336h", "/migrate next search", "click migrate:confirm", "github merge last")
 	ctx := context.Background()
 	// The old side is gone; the migration completes with the health
 	// summary of that last merge.
 	if m := h.migration(); m.Status != bot.StatusActive || m.Health != string(bot.VerdictPending) {
 		t.Fatalf("after the decommission merge: %s, health %q; want active until its summary", m.Status, m.Health)
 	}
-	h.do("clock +13m")
-	if _, err := h.sb.App().Store.Load(ctx, searchKey); err != bot.ErrNotFound {
+	h.Do("clock +13m")
+	if _, err := h.SB.App().Store.Load(ctx, searchKey); err != bot.ErrNotFound {
 		t.Fatalf("search still active after its last summary: %v", err)
 	}
-	hist, err := h.sb.App().Store.History(ctx, searchKey)
+	hist, err := h.SB.App().Store.History(ctx, searchKey)
 	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted || hist[0].Weights.New != 100 {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
@@ -248,7 +248,7 @@ func TestCompletedMigrationUnfreezes(t *testing.T) {
 		t.Errorf("the decommission's summary: %+v, want applied and healthy", last.Health)
 	}
 	var done []string
-	for _, msg := range h.sb.Slack().Messages() {
+	for _, msg := range h.SB.Slack().Messages() {
 		if strings.Contains(msg.Text, "The migration of search is complete") {
 			done = append(done, msg.Text)
 		}
@@ -264,7 +264,7 @@ func TestCompletedMigrationUnfreezes(t *testing.T) {
 	}
 	// Unfrozen: a new start is judged on the file (all on new), not
 	// refused as "already migrating".
-	said := ephemeralTo(h.do("/migrate start search"), "alice")
+	said := ephemeralTo(h.Do("/migrate start search"), "alice")
 	if len(said) != 1 || !strings.Contains(said[0], "nothing to migrate") {
 		t.Errorf("start after completion said %q", said)
 	}
@@ -278,8 +278,8 @@ func TestLostPRWebhooksAreFound(t *testing.T) {
 	for _, merged := range []bool{true, false} {
 		t.Run(map[bool]string{true: "merged", false: "closed"}[merged], func(t *testing.T) {
 			h := newHarness(t)
-			h.do("as alice", "/migrate start search", "/migrate next")
-			gh := h.sb.GitHub()
+			h.Do("as alice", "/migrate start search", "/migrate next")
+			gh := h.SB.GitHub()
 			gh.SetWebhookURL("") // the bot is down: the webhook is lost
 			var err error
 			if merged {
@@ -290,12 +290,12 @@ func TestLostPRWebhooksAreFound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gh.SetWebhookURL(h.sb.BotURL() + "/github/webhooks")
-			h.do("clock +14m")
+			gh.SetWebhookURL(h.SB.BotURL() + "/github/webhooks")
+			h.Do("clock +14m")
 			if m := h.migration(); m.Open == nil || m.Open.Number != 1 {
 				t.Fatalf("before the look: open change %+v, want PR #1 still open", m.Open)
 			}
-			h.do("clock +2m")
+			h.Do("clock +2m")
 			m := h.migration()
 			if m.Open != nil || len(m.History) != 1 {
 				t.Fatalf("after the look: open %+v, %d changes; want PR #1 applied", m.Open, len(m.History))
@@ -311,14 +311,14 @@ func TestLostPRWebhooksAreFound(t *testing.T) {
 			if merged && c.ClosedBy != "bob" {
 				t.Errorf("merged by %q, want bob", c.ClosedBy)
 			}
-			if !strings.Contains(h.logs.String(), "the PR closed without its webhook reaching the bot") {
+			if !strings.Contains(h.Logs.String(), "the PR closed without its webhook reaching the bot") {
 				t.Error("the log does not say the webhook was missed")
 			}
 			// Its webhook, sent again late, changes nothing more.
 			if err := gh.Redeliver(); err != nil {
 				t.Fatal(err)
 			}
-			h.do("as alice")
+			h.Do("as alice")
 			if again := h.migration(); again.Version != m.Version {
 				t.Errorf("the late webhook changed the migration: version %d, was %d", again.Version, m.Version)
 			}

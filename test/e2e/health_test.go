@@ -13,7 +13,7 @@ import (
 
 // botComments are the bot's comments on a PR of the env-config repo.
 func botComments(h *harness, n int) []string {
-	pr, _ := h.sb.GitHub().PR(envRepo, n)
+	pr, _ := h.SB.GitHub().PR(envRepo, n)
 	var out []string
 	for _, c := range pr.Comments {
 		if c.Author == "migratebot[bot]" {
@@ -23,7 +23,7 @@ func botComments(h *harness, n int) []string {
 	return out
 }
 
-func metricDataCalls(h *harness) int { return h.sb.AWS().Calls()["cloudwatch.GetMetricData"] }
+func metricDataCalls(h *harness) int { return h.SB.AWS().Calls()["cloudwatch.GetMetricData"] }
 
 // TestHealthySummaryAfterMerge: after a merge the bot confirms Route53
 // serves the new weights, waits 2×TTL and the window, and posts one
@@ -31,8 +31,8 @@ func metricDataCalls(h *harness) int { return h.sb.AWS().Calls()["cloudwatch.Get
 // GetMetricData call; the ticket closes only then.
 func TestHealthySummaryAfterMerge(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last")
-	pr, _ := h.sb.GitHub().PR(envRepo, 1)
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last")
+	pr, _ := h.SB.GitHub().PR(envRepo, 1)
 	if m := h.migration(); m.Health != "pending" {
 		t.Errorf("right after the merge the health is %q, want pending", m.Health)
 	}
@@ -43,11 +43,11 @@ func TestHealthySummaryAfterMerge(t *testing.T) {
 		t.Errorf("ticket before the summary: %s, want implemented", tk.State)
 	}
 	calls := metricDataCalls(h)
-	h.do("clock +11m")
+	h.Do("clock +11m")
 	if got := botComments(h, 1); len(got) != 0 {
 		t.Errorf("a summary came before 2×TTL and the window had passed: %q", got)
 	}
-	h.do("clock +2m")
+	h.Do("clock +2m")
 	if n := metricDataCalls(h) - calls; n != 1 {
 		t.Errorf("%d GetMetricData calls for one summary, want 1", n)
 	}
@@ -75,10 +75,10 @@ func TestHealthySummaryAfterMerge(t *testing.T) {
 		t.Errorf("ticket after a healthy summary: %s %q", tk.State, tk.Notes)
 	}
 	// The summary is made once: later timers and clocks add nothing.
-	before := len(h.sb.Slack().Messages())
-	h.do("clock +1h")
-	if n := metricDataCalls(h) - calls; n != 1 || len(h.sb.Slack().Messages()) != before {
-		t.Errorf("after an hour more: %d GetMetricData calls, %d messages (was %d)", n, len(h.sb.Slack().Messages()), before)
+	before := len(h.SB.Slack().Messages())
+	h.Do("clock +1h")
+	if n := metricDataCalls(h) - calls; n != 1 || len(h.SB.Slack().Messages()) != before {
+		t.Errorf("after an hour more: %d GetMetricData calls, %d messages (was %d)", n, len(h.SB.Slack().Messages()), before)
 	}
 }
 
@@ -87,7 +87,7 @@ func TestHealthySummaryAfterMerge(t *testing.T) {
 // changes; once fixed, an on-demand summary opens the gate.
 func TestFailingSummaryGatesNextStep(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m",
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m",
 		"/migrate next", "metrics search new.error_rate=8%", "github merge last", "clock +31m")
 	m := h.migration()
 	if m.Health != "failing" || len(m.LastHealth.Reasons) == 0 || !strings.Contains(m.LastHealth.Reasons[0], "new side: 8.0% 5xx (limit 5.0%)") {
@@ -101,25 +101,25 @@ func TestFailingSummaryGatesNextStep(t *testing.T) {
 		t.Errorf("ticket after a failing summary: %s %q", tk.State, tk.Notes)
 	}
 	before := h.snapshot()
-	evs := h.do("/migrate next")
+	evs := h.Do("/migrate next")
 	if said := ephemeralTo(evs, "alice"); len(said) != 1 || !strings.Contains(said[0], "Gate *health*") || !strings.Contains(said[0], "8.0% 5xx") {
 		t.Errorf("alice was told %q", said)
 	}
-	evs = h.do("as dave", "/migrate bump 50 --force")
+	evs = h.Do("as dave", "/migrate bump 50 --force")
 	if said := ephemeralTo(evs, "dave"); len(said) != 1 || !strings.Contains(said[0], "Gate *health*") {
 		t.Errorf("dave's forced bump: %q", said)
 	}
 	if after := h.snapshot(); after != before {
 		t.Errorf("refused steps changed state:\n%s\n---\n%s", before, after)
 	}
-	h.do("metrics search new.error_rate=0.2%", "as alice", "/migrate health")
+	h.Do("metrics search new.error_rate=0.2%", "as alice", "/migrate health")
 	if m := h.migration(); m.Health != "healthy" {
 		t.Fatalf("after the fix, on demand: %q %q", m.Health, m.LastHealth.Reasons)
 	}
 	if tk := ticketFor(t, h, "weights-25"); tk.State != "closed" {
 		t.Errorf("a healthy on-demand summary left the ticket %s", tk.State)
 	}
-	h.do("/migrate next")
+	h.Do("/migrate next")
 	if m := h.migration(); m.Open == nil || m.Open.Step != "weights-50" {
 		t.Errorf("after a healthy summary the next step did not open: %+v", m.Open)
 	}
@@ -150,7 +150,7 @@ func TestAutoRollbackOnFailure(t *testing.T) {
 		}
 		for _, e := range l.events {
 			if e.Kind == "github.pull_request" && e.Action == "opened" && strings.Contains(e.Branch, "rollback-0") {
-				pr, _ := h.sb.GitHub().PR(e.Repo, e.Number)
+				pr, _ := h.SB.GitHub().PR(e.Repo, e.Number)
 				opened = containsAll(pr.Labels, "rollback", "urgent")
 			}
 			if e.Kind == "slack.message" && strings.Contains(e.Text, "🚨 *Automatic rollback*") {
@@ -180,20 +180,20 @@ func containsAll(list []string, want ...string) bool {
 // not applied yet, which gates the next step, until it catches up.
 func TestApplyTimeoutGates(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "metrics search dns=stuck", "github merge last", "clock +11m")
+	h.Do("as alice", "/migrate start search", "/migrate next", "metrics search dns=stuck", "github merge last", "clock +11m")
 	m := h.migration()
 	if m.Health != "unknown" || len(m.LastHealth.Reasons) == 0 || !strings.Contains(m.LastHealth.Reasons[0], "not applied yet: Route53 serves old 100 / new 0, not old 90 / new 10") {
 		t.Fatalf("after the apply timeout: %q %+v", m.Health, m.LastHealth)
 	}
-	evs := h.do("clock +20m", "/migrate next")
+	evs := h.Do("clock +20m", "/migrate next")
 	if said := ephemeralTo(evs, "alice"); len(said) != 1 || !strings.Contains(said[0], "Gate *health*") || !strings.Contains(said[0], "not applied yet") {
 		t.Errorf("next while not applied: %q", said)
 	}
-	h.do("metrics search dns=live", "clock +3m", "clock +13m")
+	h.Do("metrics search dns=live", "clock +3m", "clock +13m")
 	if m := h.migration(); m.Health != "healthy" {
 		t.Fatalf("once DNS caught up: %q %q", m.Health, m.LastHealth.Reasons)
 	}
-	h.do("/migrate next")
+	h.Do("/migrate next")
 	if m := h.migration(); m.Open == nil || m.Open.Step != "weights-25" {
 		t.Errorf("next after the late apply: %+v", m.Open)
 	}
@@ -203,7 +203,7 @@ func TestApplyTimeoutGates(t *testing.T) {
 // as healthy.
 func TestMissingFiguresAreUnknown(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "metrics search new.requests=0", "github merge last", "clock +13m")
+	h.Do("as alice", "/migrate start search", "/migrate next", "metrics search new.requests=0", "github merge last", "clock +13m")
 	m := h.migration()
 	if m.Health != "unknown" || !strings.Contains(strings.Join(m.LastHealth.Reasons, "\n"), "new side: served no requests") {
 		t.Errorf("health %q, reasons %q", m.Health, m.LastHealth.Reasons)
@@ -215,7 +215,7 @@ func TestMissingFiguresAreUnknown(t *testing.T) {
 func TestBadMetricsLineChangesNothing(t *testing.T) {
 	h := newHarness(t)
 	for _, line := range []string{"metrics search new.error_rate=8% old.latency=5", "metrics nowhere new.requests=1", "metrics search new.error_rate=120%", "metrics search dns=maybe"} {
-		evs, err := h.sb.Exec(context.Background(), 1, line)
+		evs, err := h.SB.Exec(context.Background(), 1, line)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func TestBadMetricsLineChangesNothing(t *testing.T) {
 			t.Errorf("%s: events %+v, want one error", line, evs)
 		}
 	}
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +13m")
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +13m")
 	if m := h.migration(); m.Health != "healthy" {
 		t.Errorf("a refused metrics line changed the figures: %q %q", m.Health, m.LastHealth.Reasons)
 	}
@@ -234,27 +234,27 @@ func TestBadMetricsLineChangesNothing(t *testing.T) {
 // together, the summary is posted exactly once.
 func TestHealthTimerSurvivesRestartAndRunsOnce(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last")
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last")
 	// The sandbox's own replica stops here: from now on only b and c run.
 	ctx := context.Background()
-	b, err := h.sb.NewReplica(ctx, "replica-b")
+	b, err := h.SB.NewReplica(ctx, "replica-b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := h.sb.NewReplica(ctx, "replica-c")
+	c, err := h.SB.NewReplica(ctx, "replica-c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := metricDataCalls(h)
 	comments := len(botComments(h, 1))
-	h.sb.Clock().Advance(15 * time.Minute)
+	h.SB.Clock().Advance(15 * time.Minute)
 	var wg sync.WaitGroup
 	for _, replica := range []*app.App{b, c} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 5 { // wake together, a few times, as timer loops do
-				if _, err := replica.Queue.FireDue(ctx, h.sb.Clock().Now()); err != nil {
+				if _, err := replica.Queue.FireDue(ctx, h.SB.Clock().Now()); err != nil {
 					t.Error(err)
 				}
 				if _, err := replica.Drain(ctx); err != nil {
@@ -264,7 +264,7 @@ func TestHealthTimerSurvivesRestartAndRunsOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	h.sb.GitHub().WaitIdle()
+	h.SB.GitHub().WaitIdle()
 	if n := metricDataCalls(h) - calls; n != 1 {
 		t.Errorf("%d GetMetricData calls, want 1: the summary was made %d times", n, n)
 	}
@@ -322,18 +322,18 @@ func TestVerdicts(t *testing.T) {
 		verdict bot.Verdict
 		reason  string
 	}{
-		{"slow new side", func(h *harness) { h.do("metrics search new.p95_ms=1500") }, bot.VerdictDegraded, "new side: p95 1,500 ms (limit 1,000 ms)"},
-		{"split off its weight", func(h *harness) { h.do("metrics search old.requests=100") }, bot.VerdictDegraded, "the new side served 92.3% of requests for a weight of 10%"},
-		{"alarm in ALARM", func(h *harness) { h.do("metrics search alarm.search-5xx-rate=ALARM") }, bot.VerdictFailing, "in ALARM: search-5xx-rate"},
-		{"alarm of another service", func(h *harness) { h.do("metrics search alarm.billing-5xx-rate=ALARM") }, bot.VerdictHealthy, ""},
-		{"health URL failing", func(h *harness) { h.sb.SetHealthy("search", false) }, bot.VerdictFailing, "new side: http://search.k8s.kprod.acme.example/healthz fails"},
-		{"old side failing", func(h *harness) { h.do("metrics search old.error_rate=0.06") }, bot.VerdictFailing, "old side: 6.0% 5xx (limit 5.0%)"},
+		{"slow new side", func(h *harness) { h.Do("metrics search new.p95_ms=1500") }, bot.VerdictDegraded, "new side: p95 1,500 ms (limit 1,000 ms)"},
+		{"split off its weight", func(h *harness) { h.Do("metrics search old.requests=100") }, bot.VerdictDegraded, "the new side served 92.3% of requests for a weight of 10%"},
+		{"alarm in ALARM", func(h *harness) { h.Do("metrics search alarm.search-5xx-rate=ALARM") }, bot.VerdictFailing, "in ALARM: search-5xx-rate"},
+		{"alarm of another service", func(h *harness) { h.Do("metrics search alarm.billing-5xx-rate=ALARM") }, bot.VerdictHealthy, ""},
+		{"health URL failing", func(h *harness) { h.SB.SetHealthy("search", false) }, bot.VerdictFailing, "new side: http://search.k8s.kprod.acme.example/healthz fails"},
+		{"old side failing", func(h *harness) { h.Do("metrics search old.error_rate=0.06") }, bot.VerdictFailing, "old side: 6.0% 5xx (limit 5.0%)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.do("as alice", "/migrate start search", "/migrate next", "github merge last")
+			h.Do("as alice", "/migrate start search", "/migrate next", "github merge last")
 			tc.setup(h)
-			h.do("clock +13m")
+			h.Do("clock +13m")
 			s := h.migration().LastHealth
 			if s == nil || s.Verdict != tc.verdict || !strings.Contains(strings.Join(s.Reasons, "\n"), tc.reason) {
 				t.Errorf("summary %+v, want %s with %q", s, tc.verdict, tc.reason)
@@ -349,28 +349,28 @@ func TestVerdicts(t *testing.T) {
 // failing, with why.
 func TestFailingHealthAfterDecommission(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start catalog")
+	h.Do("as alice", "/migrate start catalog")
 	for range 5 {
-		h.do("/migrate next catalog", "github merge last", "clock +16m")
+		h.Do("/migrate next catalog", "github merge last", "clock +16m")
 	}
-	h.do("clock +336h", "/migrate next catalog", "click migrate:confirm", "metrics catalog new.error_rate=8%", "github merge last")
+	h.Do("clock +336h", "/migrate next catalog", "click migrate:confirm", "metrics catalog new.error_rate=8%", "github merge last")
 	if m := h.migrationOf("catalog"); m.Status != bot.StatusActive || m.Open != nil {
 		t.Fatalf("after the decommission merge: %s, open %+v; want active until its summary", m.Status, m.Open)
 	}
-	prs := len(h.sb.GitHub().PRs(envRepo))
-	evs := h.do("clock +10m")
+	prs := len(h.SB.GitHub().PRs(envRepo))
+	evs := h.Do("clock +10m")
 	key := bot.ServiceKey{Env: "kdev", Service: "catalog"}
-	if _, err := h.sb.App().Store.Load(context.Background(), key); err != bot.ErrNotFound {
+	if _, err := h.SB.App().Store.Load(context.Background(), key); err != bot.ErrNotFound {
 		t.Fatalf("catalog still active after its last summary: %v", err)
 	}
-	hist, err := h.sb.App().Store.History(context.Background(), key)
+	hist, err := h.SB.App().Store.History(context.Background(), key)
 	if err != nil || len(hist) != 1 || hist[0].Status != bot.StatusCompleted {
 		t.Fatalf("history %+v, %v", hist, err)
 	}
 	if last := hist[0].History[len(hist[0].History)-1]; last.Step != "decommission" || last.Health == nil || last.Health.Verdict != bot.VerdictFailing {
 		t.Errorf("the decommission's summary: %+v, want failing", last.Health)
 	}
-	if got := len(h.sb.GitHub().PRs(envRepo)); got != prs {
+	if got := len(h.SB.GitHub().PRs(envRepo)); got != prs {
 		t.Errorf("%d PRs after the failing summary, were %d: no rollback can be opened", got, prs)
 	}
 	var told []string
@@ -385,7 +385,7 @@ func TestFailingHealthAfterDecommission(t *testing.T) {
 	if len(told) != 1 || !strings.HasPrefix(told[0], "⚠") || !strings.Contains(told[0], "failing") || !strings.Contains(told[0], "no old side left to roll back to") {
 		t.Errorf("completion told %q, want once, failing, with why", told)
 	}
-	if logs := h.logs.String(); strings.Contains(logs, "job failed") {
+	if logs := h.Logs.String(); strings.Contains(logs, "job failed") {
 		t.Errorf("a job failed:\n%s", logs)
 	}
 }

@@ -15,9 +15,9 @@ import (
 // shows 50, each saying how many more there are.
 func TestManyActiveMigrations(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	ctx := context.Background()
-	store := h.sb.App().Store
+	store := h.SB.App().Store
 	here := h.migration().Thread.Channel
 	// 24 more in this channel (25 with search), 1,100 in another.
 	var elsewhere []*bot.Migration
@@ -54,13 +54,13 @@ func TestManyActiveMigrations(t *testing.T) {
 	}
 
 	// dave has no last migration here: the bot asks which of the 25.
-	said := ephemeralTo(h.do("as dave", "/migrate next"), "dave")
+	said := ephemeralTo(h.Do("as dave", "/migrate next"), "dave")
 	want := "Which migration? Active in this channel: search, svc-0000, "
 	if len(said) != 1 || !strings.Contains(said[0], want) || !strings.Contains(said[0], "svc-0018, …and 5 more.") || strings.Contains(said[0], "svc-0019") {
 		t.Fatalf("dave was told %q, want %q…, up to svc-0018, and \"…and 5 more\"", said, want)
 	}
 
-	said = ephemeralTo(h.do("as alice", "/migrate list"), "alice")
+	said = ephemeralTo(h.Do("as alice", "/migrate list"), "alice")
 	if len(said) != 1 {
 		t.Fatalf("/migrate list answered %q", said)
 	}

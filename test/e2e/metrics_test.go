@@ -14,7 +14,7 @@ import (
 // labels as Prometheus prints them: `name{a="b"}` → value.
 func scrape(t *testing.T, h *harness) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(h.sb.BotURL() + "/metrics")
+	resp, err := http.Get(h.SB.BotURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func sum(samples map[string]float64, re string) float64 {
 // installation's rate limit, webhooks by outcome and migrations by step.
 func TestMetricsAfterARun(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "github redeliver",
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "github redeliver",
 		"clock +31m", "/migrate next", "/migrate bump 300", "/migrate next")
 	s := scrape(t, h)
 	for _, c := range []struct {
@@ -94,16 +94,16 @@ func TestMetricsAfterARun(t *testing.T) {
 // the gauge says it is down and the log says why, naming the migration.
 func TestMigrationsGaugeDownIsLogged(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
-	key := h.prefix + ":{kprod/search}:migration"
-	if err := h.sb.Redis().HSet(context.Background(), key, "data", "{not json").Err(); err != nil {
+	h.Do("as alice", "/migrate start search")
+	key := h.Prefix + ":{kprod/search}:migration"
+	if err := h.SB.Redis().HSet(context.Background(), key, "data", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
 	s := scrape(t, h)
 	if got, ok := s["migratebot_migrations_up"]; !ok || got != 0 {
 		t.Errorf("migratebot_migrations_up = %v (%v), want 0", got, ok)
 	}
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if !strings.Contains(logs, "could not count the migrations for /metrics") || !strings.Contains(logs, "kprod/search") {
 		t.Errorf("the log does not say why the gauge is down, naming kprod/search:\n%s", logs)
 	}

@@ -21,9 +21,9 @@ func TestOverloadedReplicaSheds(t *testing.T) {
 	h := newHarnessWith(t, func(c *config.Config) { c.MaxInFlight = 1 })
 	body := []byte(`{"action":"opened","number":7,"pull_request":{"number":7},"repository":{"full_name":"acme/envs-config","owner":{"login":"acme"}},"installation":{"id":1}}`)
 	pr, pw := io.Pipe()
-	req := post(t, h.sb.BotURL()+"/github/webhooks", nil, map[string]string{
+	req := post(t, h.SB.BotURL()+"/github/webhooks", nil, map[string]string{
 		"Content-Type": "application/json", "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "slow-" + randomHex(8),
-		"X-Hub-Signature-256": hubSig("sha256", sha256.New, h.sb.Secrets().GitHubWebhookSecret, body)})
+		"X-Hub-Signature-256": hubSig("sha256", sha256.New, h.SB.Secrets().GitHubWebhookSecret, body)})
 	req.Body, req.ContentLength = pr, int64(len(body))
 	slow := make(chan int, 1)
 	go func() {
@@ -49,9 +49,9 @@ func TestOverloadedReplicaSheds(t *testing.T) {
 		t.Helper()
 		form := slackForm("U0ALICE", "status search")
 		ts := unix(time.Now())
-		resp, err := http.DefaultClient.Do(post(t, h.sb.BotURL()+"/slack/commands", form, map[string]string{
+		resp, err := http.DefaultClient.Do(post(t, h.SB.BotURL()+"/slack/commands", form, map[string]string{
 			"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-			"X-Slack-Signature": slackSig(h.sb.Secrets().SlackSigningSecret, ts, form)}))
+			"X-Slack-Signature": slackSig(h.SB.Secrets().SlackSigningSecret, ts, form)}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestOverloadedReplicaSheds(t *testing.T) {
 		t.Errorf("the shed command changed what the bot keeps:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get(h.sb.BotURL() + path)
+		resp, err := http.Get(h.SB.BotURL() + path)
 		if err != nil {
 			t.Fatal(err)
 		}

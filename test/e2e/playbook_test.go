@@ -19,10 +19,10 @@ const proxyRepo = "acme/edge-proxy"
 // runScript runs a sandbox script from sandbox/scripts and returns each
 // line's events, by line text, in order.
 func (h *harness) runScript(name string) []scriptLine {
-	h.t.Helper()
+	h.T.Helper()
 	f, err := os.Open("../../sandbox/scripts/" + name)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	defer f.Close()
 	var out []scriptLine
@@ -32,7 +32,7 @@ func (h *harness) runScript(name string) []scriptLine {
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
-		out = append(out, scriptLine{text: text, events: h.do(text)})
+		out = append(out, scriptLine{text: text, events: h.Do(text)})
 	}
 	return out
 }
@@ -67,7 +67,7 @@ func threadText(lines []scriptLine) string {
 
 func prSteps(h *harness, repo string) []string {
 	var out []string
-	for _, pr := range h.sb.GitHub().PRs(repo) {
+	for _, pr := range h.SB.GitHub().PRs(repo) {
 		out = append(out, strings.TrimPrefix(pr.Head, "migratebot/"))
 	}
 	return out
@@ -75,16 +75,16 @@ func prSteps(h *harness, repo string) []string {
 
 func mainFile(t *testing.T, h *harness, repo, path string) (string, bool) {
 	t.Helper()
-	return h.sb.GitHub().File(repo, "main", path)
+	return h.SB.GitHub().File(repo, "main", path)
 }
 
 func archived(t *testing.T, h *harness, service string) bot.Migration {
 	t.Helper()
 	key := bot.ServiceKey{Env: "kprod", Service: service}
-	if _, err := h.sb.App().Store.Load(context.Background(), key); err != bot.ErrNotFound {
+	if _, err := h.SB.App().Store.Load(context.Background(), key); err != bot.ErrNotFound {
 		t.Fatalf("%s is still active (frozen): %v", service, err)
 	}
-	hist, err := h.sb.App().Store.History(context.Background(), key)
+	hist, err := h.SB.App().Store.History(context.Background(), key)
 	if err != nil || len(hist) == 0 {
 		t.Fatalf("no history for %s: %v", service, err)
 	}
@@ -179,7 +179,7 @@ func TestRollbackFrom50IsOneCommandOnePR(t *testing.T) {
 	if len(ephemeralTo(rollbackLine.events, "alice")) != 0 {
 		t.Errorf("rollback was refused: %v", ephemeralTo(rollbackLine.events, "alice"))
 	}
-	prs := h.sb.GitHub().PRs(envRepo)
+	prs := h.SB.GitHub().PRs(envRepo)
 	pr := prs[len(prs)-1]
 	if pr.Head != "migratebot/search/rollback-0" || !strings.HasPrefix(pr.Title, "URGENT") || !strings.Contains(strings.Join(pr.Labels, ","), "urgent") || !pr.Merged {
 		t.Errorf("rollback PR = %+v", pr)
@@ -199,14 +199,14 @@ func TestRollbackFrom50IsOneCommandOnePR(t *testing.T) {
 // TestRollbackSupersedesOpenPR: a rollback while a bump is open closes it.
 func TestRollbackSupersedesOpenPR(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 25", "github merge last", "clock +30m", "/migrate next")
-	open := h.sb.GitHub().PRs(envRepo)[1]
-	h.do("/migrate rollback to 10")
-	closed, _ := h.sb.GitHub().PR(envRepo, open.Number)
+	h.Do("as alice", "/migrate start search", "/migrate bump 25", "github merge last", "clock +30m", "/migrate next")
+	open := h.SB.GitHub().PRs(envRepo)[1]
+	h.Do("/migrate rollback to 10")
+	closed, _ := h.SB.GitHub().PR(envRepo, open.Number)
 	if closed.State != "closed" || closed.Merged {
 		t.Errorf("the superseded PR is %s", closed.State)
 	}
-	prs := h.sb.GitHub().PRs(envRepo)
+	prs := h.SB.GitHub().PRs(envRepo)
 	if len(prs) != 3 || prs[2].Head != "migratebot/search/rollback-10" {
 		t.Fatalf("PRs: %+v", prs)
 	}
@@ -219,7 +219,7 @@ func TestRollbackSupersedesOpenPR(t *testing.T) {
 // back byte for byte, and the service is unfrozen.
 func TestAbortRestoresRepos(t *testing.T) {
 	h := newHarness(t)
-	gh := h.sb.GitHub()
+	gh := h.SB.GitHub()
 	paths := map[string][]string{
 		envRepo:   {"dns/kprod/web-api.yaml", "dns/kprod/search.yaml", "terraform/route53/billing.tf"},
 		proxyRepo: {"nginx/upstreams/web-api.conf"},
@@ -270,13 +270,13 @@ func TestAbortRestoresRepos(t *testing.T) {
 
 func TestAbortBeforeAnyMergeUnfreezesAtOnce(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate next")
-	open := h.sb.GitHub().PRs(envRepo)[0]
-	h.do("/migrate abort")
-	if pr, _ := h.sb.GitHub().PR(envRepo, open.Number); pr.State != "closed" {
+	h.Do("as alice", "/migrate start web-api", "/migrate next")
+	open := h.SB.GitHub().PRs(envRepo)[0]
+	h.Do("/migrate abort")
+	if pr, _ := h.SB.GitHub().PR(envRepo, open.Number); pr.State != "closed" {
 		t.Errorf("the open PR is %s", pr.State)
 	}
-	for _, b := range h.sb.GitHub().Branches(envRepo) {
+	for _, b := range h.SB.GitHub().Branches(envRepo) {
 		if b == open.Head {
 			t.Errorf("branch %s left behind", b)
 		}
@@ -294,13 +294,13 @@ func TestGatesRefuseAndOpen(t *testing.T) {
 		h := newHarnessWith(t, func(c *config.Config) {
 			c.Environments["kprod"].ChangeWindows = []config.ChangeWindow{{Days: []string{"tue"}, Start: "10:00", End: "12:00"}}
 		})
-		h.do("as alice", "/migrate start search")
-		told := ephemeralTo(h.do("/migrate next"), "alice")
+		h.Do("as alice", "/migrate start search")
+		told := ephemeralTo(h.Do("/migrate next"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "Gate *change window*") || !strings.Contains(told[0], "Tue 6 Jan 10:00 UTC") {
 			t.Fatalf("told %q", told)
 		}
-		h.do("clock +25h") // Tuesday 10:00
-		if told := ephemeralTo(h.do("/migrate next"), "alice"); len(told) != 0 {
+		h.Do("clock +25h") // Tuesday 10:00
+		if told := ephemeralTo(h.Do("/migrate next"), "alice"); len(told) != 0 {
 			t.Fatalf("inside the window still refused: %q", told)
 		}
 	})
@@ -308,13 +308,13 @@ func TestGatesRefuseAndOpen(t *testing.T) {
 		h := newHarnessWith(t, func(c *config.Config) {
 			c.Environments["kprod"].Freezes = []config.Freeze{{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), Reason: "new-year freeze"}}
 		})
-		h.do("as alice", "/migrate start search")
-		told := ephemeralTo(h.do("/migrate next"), "alice")
+		h.Do("as alice", "/migrate start search")
+		told := ephemeralTo(h.Do("/migrate next"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "Gate *freeze*") || !strings.Contains(told[0], "new-year freeze") {
 			t.Fatalf("told %q", told)
 		}
-		h.do("clock +3h")
-		if told := ephemeralTo(h.do("/migrate next"), "alice"); len(told) != 0 {
+		h.Do("clock +3h")
+		if told := ephemeralTo(h.Do("/migrate next"), "alice"); len(told) != 0 {
 			t.Fatalf("after the freeze still refused: %q", told)
 		}
 	})
@@ -323,52 +323,52 @@ func TestGatesRefuseAndOpen(t *testing.T) {
 			c.Environments["kprod"].Soak = config.Duration(time.Minute)
 			c.Environments["kprod"].Health = nil // the soak alone
 		})
-		h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +1m")
-		told := ephemeralTo(h.do("/migrate next"), "alice")
+		h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +1m")
+		told := ephemeralTo(h.Do("/migrate next"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "the soak of 2m ends") {
 			t.Fatalf("told %q, want a 2×TTL soak", told)
 		}
-		h.do("clock +1m")
-		if told := ephemeralTo(h.do("/migrate next"), "alice"); len(told) != 0 {
+		h.Do("clock +1m")
+		if told := ephemeralTo(h.Do("/migrate next"), "alice"); len(told) != 0 {
 			t.Fatalf("after 2×TTL still refused: %q", told)
 		}
 	})
 	t.Run("health", func(t *testing.T) {
 		h := newHarness(t)
-		h.do("as alice", "/migrate start search")
+		h.Do("as alice", "/migrate start search")
 		m := h.migration()
 		m.Health = "failing"
-		if err := h.sb.App().Store.Save(context.Background(), m); err != nil {
+		if err := h.SB.App().Store.Save(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
-		told := ephemeralTo(h.do("/migrate next"), "alice")
+		told := ephemeralTo(h.Do("/migrate next"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "Gate *health*") {
 			t.Fatalf("told %q", told)
 		}
 	})
 	t.Run("paused", func(t *testing.T) {
 		h := newHarness(t)
-		h.do("as alice", "/migrate start search", "/migrate pause")
-		told := ephemeralTo(h.do("/migrate next"), "alice")
+		h.Do("as alice", "/migrate start search", "/migrate pause")
+		told := ephemeralTo(h.Do("/migrate next"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "is paused") {
 			t.Fatalf("told %q", told)
 		}
-		h.do("/migrate resume")
-		if told := ephemeralTo(h.do("/migrate next"), "alice"); len(told) != 0 {
+		h.Do("/migrate resume")
+		if told := ephemeralTo(h.Do("/migrate next"), "alice"); len(told) != 0 {
 			t.Fatalf("after resume still refused: %q", told)
 		}
 	})
 	t.Run("confirmation is the requester's", func(t *testing.T) {
 		h := newHarness(t)
-		h.do("as alice", "/migrate start search", "as dave", "/migrate bump 60 --force")
-		if told := ephemeralTo(h.do("as alice", "/migrate confirm search"), "alice"); len(told) != 1 || !strings.Contains(told[0], "Only <@U0DAVE>") {
+		h.Do("as alice", "/migrate start search", "as dave", "/migrate bump 60 --force")
+		if told := ephemeralTo(h.Do("as alice", "/migrate confirm search"), "alice"); len(told) != 1 || !strings.Contains(told[0], "Only <@U0DAVE>") {
 			t.Fatalf("alice confirming dave's force: %q", told)
 		}
-		if prs := h.sb.GitHub().PRs(envRepo); len(prs) != 0 {
+		if prs := h.SB.GitHub().PRs(envRepo); len(prs) != 0 {
 			t.Fatalf("a PR opened without dave's confirmation")
 		}
-		h.do("as dave", "click migrate:confirm")
-		if prs := h.sb.GitHub().PRs(envRepo); len(prs) != 1 || prs[0].Head != "migratebot/search/weights-60" {
+		h.Do("as dave", "click migrate:confirm")
+		if prs := h.SB.GitHub().PRs(envRepo); len(prs) != 1 || prs[0].Head != "migratebot/search/weights-60" {
 			t.Fatalf("after dave confirmed: %+v", prs)
 		}
 	})
@@ -379,9 +379,9 @@ func TestGatesRefuseAndOpen(t *testing.T) {
 func TestPreflightRefuses(t *testing.T) {
 	t.Run("new target down", func(t *testing.T) {
 		h := newHarness(t)
-		h.sb.SetHealthy("web-api", false)
+		h.SB.SetHealthy("web-api", false)
 		before := h.snapshot()
-		told := ephemeralTo(h.do("as alice", "/migrate start web-api"), "alice")
+		told := ephemeralTo(h.Do("as alice", "/migrate start web-api"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "✖ the new target does not answer") || !strings.Contains(told[0], "HTTP 503") || !strings.Contains(told[0], "nothing was started") {
 			t.Fatalf("told %q", told)
 		}
@@ -391,26 +391,26 @@ func TestPreflightRefuses(t *testing.T) {
 	})
 	t.Run("certificate does not cover the new name", func(t *testing.T) {
 		h := newHarness(t)
-		h.sb.AWS().AddCertificate(awsCert("arn:aws:acm:us-east-1:111122223333:certificate/web-api-legacy", "web-api.kprod.acme.example"))
-		told := ephemeralTo(h.do("as alice", "/migrate start web-api"), "alice")
+		h.SB.AWS().AddCertificate(awsCert("arn:aws:acm:us-east-1:111122223333:certificate/web-api-legacy", "web-api.kprod.acme.example"))
+		told := ephemeralTo(h.Do("as alice", "/migrate start web-api"), "alice")
 		if len(told) != 1 || !strings.Contains(told[0], "does not cover web-api-cutover.kprod.acme.example") {
 			t.Fatalf("told %q", told)
 		}
 	})
 	t.Run("TTL above 60 adds a TTL step first", func(t *testing.T) {
 		h := newHarness(t)
-		content, _ := h.sb.GitHub().File(envRepo, "main", searchFile)
+		content, _ := h.SB.GitHub().File(envRepo, "main", searchFile)
 		high := strings.Replace(content, "ttl: 60", "ttl: 300", 1)
-		if _, err := h.sb.GitHub().Push(envRepo, "main", map[string]*string{searchFile: &high}, "raise the ttl", "bob"); err != nil {
+		if _, err := h.SB.GitHub().Push(envRepo, "main", map[string]*string{searchFile: &high}, "raise the ttl", "bob"); err != nil {
 			t.Fatal(err)
 		}
-		evs := h.do("as alice", "/migrate start search")
+		evs := h.Do("as alice", "/migrate start search")
 		if !strings.Contains(evs[0].Text, "⚠ TTL 300s > 60s") {
 			t.Fatalf("plan: %s", evs[0].Text)
 		}
-		h.do("/migrate next")
-		pr := h.sb.GitHub().PRs(envRepo)[0]
-		got, _ := h.sb.GitHub().File(envRepo, pr.Head, searchFile)
+		h.Do("/migrate next")
+		pr := h.SB.GitHub().PRs(envRepo)[0]
+		got, _ := h.SB.GitHub().File(envRepo, pr.Head, searchFile)
 		if pr.Head != "migratebot/search/ttl" || got != content {
 			t.Errorf("the TTL PR (%s) should put the file back to ttl 60:\n%s", pr.Head, got)
 		}
@@ -421,17 +421,17 @@ func TestPreflightRefuses(t *testing.T) {
 // still points at the old load balancer.
 func TestDecommissionRefusedWhileOldSideReferenced(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate next", "github merge last", "/migrate next", "github merge last", "/migrate done deployed")
+	h.Do("as alice", "/migrate start web-api", "/migrate next", "github merge last", "/migrate next", "github merge last", "/migrate done deployed")
 	for range 5 {
-		h.do("clock +30m", "/migrate next", "github merge last")
+		h.Do("clock +30m", "/migrate next", "github merge last")
 	}
 	// Someone adds the old ELB back as a backup server.
-	conf, _ := h.sb.GitHub().File(proxyRepo, "main", "nginx/upstreams/web-api.conf")
+	conf, _ := h.SB.GitHub().File(proxyRepo, "main", "nginx/upstreams/web-api.conf")
 	conf = strings.Replace(conf, "    keepalive 32;", "    server web-api-1234.us-east-1.elb.amazonaws.com:443 backup;\n    keepalive 32;", 1)
-	if _, err := h.sb.GitHub().Push(proxyRepo, "main", map[string]*string{"nginx/upstreams/web-api.conf": &conf}, "add a backup", "bob"); err != nil {
+	if _, err := h.SB.GitHub().Push(proxyRepo, "main", map[string]*string{"nginx/upstreams/web-api.conf": &conf}, "add a backup", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	told := ephemeralTo(h.do("clock +336h", "/migrate next", "click migrate:confirm"), "alice")
+	told := ephemeralTo(h.Do("clock +336h", "/migrate next", "click migrate:confirm"), "alice")
 	if len(told) != 2 || !strings.Contains(told[1], "still points at the old side") || !strings.Contains(told[1], "line 4") {
 		t.Fatalf("told %q", told)
 	}
@@ -444,16 +444,16 @@ func TestDecommissionRefusedWhileOldSideReferenced(t *testing.T) {
 // and plan opens nothing.
 func TestListPlanStatus(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start web-api", "/migrate start search", "/migrate bump 10 search")
-	list := ephemeralTo(h.do("/migrate list"), "alice")
+	h.Do("as alice", "/migrate start web-api", "/migrate start search", "/migrate bump 10 search")
+	list := ephemeralTo(h.Do("/migrate list"), "alice")
 	if len(list) != 1 || !strings.Contains(list[0], "Active migrations* (2)") || !strings.Contains(list[0], "`search` (kprod) · at weights-10") || !strings.Contains(list[0], "PR #1> open") {
 		t.Errorf("list: %q", list)
 	}
-	if told := ephemeralTo(h.do("as mallory", "/migrate list"), "mallory"); len(told) != 1 || !strings.Contains(told[0], "You may not list") {
+	if told := ephemeralTo(h.Do("as mallory", "/migrate list"), "mallory"); len(told) != 1 || !strings.Contains(told[0], "You may not list") {
 		t.Errorf("mallory's list: %q", told)
 	}
-	before := len(h.sb.GitHub().PRs(envRepo))
-	plan := ephemeralTo(h.do("as carol", "/migrate plan web-api"), "carol")
+	before := len(h.SB.GitHub().PRs(envRepo))
+	plan := ephemeralTo(h.Do("as carol", "/migrate plan web-api"), "carol")
 	if len(plan) != 1 {
 		t.Fatalf("plan: %q", plan)
 	}
@@ -464,10 +464,10 @@ func TestListPlanStatus(t *testing.T) {
 			t.Errorf("plan lacks %q", want)
 		}
 	}
-	if len(h.sb.GitHub().PRs(envRepo)) != before {
+	if len(h.SB.GitHub().PRs(envRepo)) != before {
 		t.Error("plan opened a PR")
 	}
-	status := ephemeralTo(h.do("/migrate status web-api"), "carol")
+	status := ephemeralTo(h.Do("/migrate status web-api"), "carol")
 	if len(status) != 1 || !strings.Contains(status[0], "✔ preflight → ○ dns-source → ○ point-traffic → ○ deployed (manual) → ○ 10") || !strings.Contains(status[0], "Last health: no summary yet") {
 		t.Errorf("status: %q", status)
 	}
@@ -485,17 +485,17 @@ func TestIrreversibleStepConfirmsAndBlocksAbort(t *testing.T) {
 			}
 		}
 	})
-	h.do("as alice", "/migrate start billing", "/migrate next", "github merge last")
-	told := ephemeralTo(h.do("/migrate next"), "alice")
+	h.Do("as alice", "/migrate start billing", "/migrate next", "github merge last")
+	told := ephemeralTo(h.Do("/migrate next"), "alice")
 	if len(told) != 1 || !strings.Contains(told[0], "Please confirm: point-traffic for billing, which cannot be undone") {
 		t.Fatalf("told %q", told)
 	}
-	if n := len(h.sb.GitHub().PRs(envRepo)); n != 1 {
+	if n := len(h.SB.GitHub().PRs(envRepo)); n != 1 {
 		t.Fatalf("%d PRs before the confirmation", n)
 	}
-	h.do("click migrate:confirm", "github merge last")
+	h.Do("click migrate:confirm", "github merge last")
 	before := h.snapshot()
-	told = ephemeralTo(h.do("/migrate abort"), "alice")
+	told = ephemeralTo(h.Do("/migrate abort"), "alice")
 	if len(told) != 1 || !strings.Contains(told[0], "cannot be aborted: the irreversible step point-traffic merged") {
 		t.Fatalf("abort: %q", told)
 	}

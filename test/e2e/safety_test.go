@@ -19,9 +19,9 @@ import (
 // everyone else is told a change is in progress or already open.
 func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
-	slack := h.sb.Slack()
-	alice := h.sb.UserID("alice")
+	h.Do("as alice", "/migrate start search")
+	slack := h.SB.Slack()
+	alice := h.SB.UserID("alice")
 	const n = 24
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -44,7 +44,7 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	before := len(slack.Messages())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.sb.App().Queue.Run(ctx, 8, h.sb.App().Engine.Handle) }()
+	go func() { done <- h.SB.App().Queue.Run(ctx, 8, h.SB.App().Engine.Handle) }()
 	// n-1 refusals to alice alone, and the step message in the thread.
 	testkit.WaitFor(t, 30*time.Second, "every command answered", func() bool {
 		eph, posts := 0, 0
@@ -61,9 +61,9 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	h.sb.GitHub().WaitIdle()
+	h.SB.GitHub().WaitIdle()
 
-	if prs := h.sb.GitHub().PRs(envRepo); len(prs) != 1 {
+	if prs := h.SB.GitHub().PRs(envRepo); len(prs) != 1 {
 		t.Fatalf("%d PRs opened, want exactly 1", len(prs))
 	}
 	refusals := 0
@@ -91,20 +91,20 @@ func TestConcurrentBumpsOpenOnePR(t *testing.T) {
 // second one; a bump to another weight is refused until it is finished.
 func TestInterruptedStepResumes(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10")
+	h.Do("as alice", "/migrate start search", "/migrate bump 10")
 	ctx := context.Background()
-	store := h.sb.App().Store
+	store := h.SB.App().Store
 	m := h.migration()
 	m.Open.State, m.Open.Number, m.Open.URL = bot.ChangeOpening, 0, "" // as saved just before the PR was opened
 	if err := store.Save(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	said := ephemeralTo(h.do("/migrate bump 25"), "alice")
+	said := ephemeralTo(h.Do("/migrate bump 25"), "alice")
 	if len(said) != 1 || !strings.Contains(said[0], "was interrupted") || !strings.Contains(said[0], "/migrate bump 10 search") {
 		t.Fatalf("a different weight during an interrupted change: told %q", said)
 	}
-	h.do("/migrate bump 10")
-	prs := h.sb.GitHub().PRs(envRepo)
+	h.Do("/migrate bump 10")
+	prs := h.SB.GitHub().PRs(envRepo)
 	if len(prs) != 1 {
 		t.Fatalf("%d PRs after resuming, want the one already opened", len(prs))
 	}
@@ -112,11 +112,11 @@ func TestInterruptedStepResumes(t *testing.T) {
 	if m.Open == nil || m.Open.State != bot.ChangeOpen || m.Open.Number != prs[0].Number {
 		t.Fatalf("after resume: %+v", m.Open)
 	}
-	steps := threadMessages(h.sb.Slack().Messages(), m.Thread.TS)
+	steps := threadMessages(h.SB.Slack().Messages(), m.Thread.TS)
 	if len(steps) != 1 {
 		t.Errorf("%d step messages, want the one, updated", len(steps))
 	}
-	h.do("github merge last")
+	h.Do("github merge last")
 	if m := h.migration(); m.Weights.New != 10 || m.Open != nil {
 		t.Errorf("after merging the resumed PR: %+v", m)
 	}
@@ -126,24 +126,24 @@ func TestInterruptedStepResumes(t *testing.T) {
 // (same X-GitHub-Delivery): nothing changes, nothing is said again.
 func TestRedeliveredMergeHasNoSecondEffect(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last")
+	h.Do("as alice", "/migrate start search", "/migrate bump 10", "github merge last")
 	before := h.snapshot()
-	msgs := h.sb.Slack().Messages()
-	calls := h.sb.Slack().Calls()
-	evs := h.do("github redeliver", "github redeliver")
+	msgs := h.SB.Slack().Messages()
+	calls := h.SB.Slack().Calls()
+	evs := h.Do("github redeliver", "github redeliver")
 	if len(evs) != 0 {
 		t.Errorf("a redelivery had effects: %+v", evs)
 	}
 	if after := h.snapshot(); after != before {
 		t.Errorf("a redelivery changed state:\n%s\n---\n%s", before, after)
 	}
-	if got := h.sb.Slack().Messages(); len(got) != len(msgs) || fmt.Sprint(got) != fmt.Sprint(msgs) {
+	if got := h.SB.Slack().Messages(); len(got) != len(msgs) || fmt.Sprint(got) != fmt.Sprint(msgs) {
 		t.Error("a redelivery changed Slack messages")
 	}
-	if got := h.sb.Slack().Calls(); fmt.Sprint(got) != fmt.Sprint(calls) {
+	if got := h.SB.Slack().Calls(); fmt.Sprint(got) != fmt.Sprint(calls) {
 		t.Errorf("a redelivery called Slack: %v -> %v", calls, got)
 	}
-	ds := h.sb.GitHub().Deliveries()
+	ds := h.SB.GitHub().Deliveries()
 	last := ds[len(ds)-1]
 	if last.Status != http.StatusOK || last.ID != ds[len(ds)-2].ID {
 		t.Errorf("redelivery answered %d (id %s vs %s)", last.Status, last.ID, ds[len(ds)-2].ID)
@@ -158,7 +158,7 @@ func TestRedeliveredMergeHasNoSecondEffect(t *testing.T) {
 // Redis or on GitHub.
 func TestBadInputChangesNothing(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m")
+	h.Do("as alice", "/migrate start search", "/migrate bump 10", "github merge last", "clock +30m")
 	cases := []struct {
 		name, as, line, want string
 	}{
@@ -183,8 +183,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := h.snapshot()
-			ghCalls := len(h.sb.GitHub().Calls())
-			evs := h.do("as "+tc.as, tc.line)
+			ghCalls := len(h.SB.GitHub().Calls())
+			evs := h.Do("as "+tc.as, tc.line)
 			said := ephemeralTo(evs, tc.as)
 			if len(said) != 1 {
 				t.Fatalf("%s got %d answers, want 1: %+v", tc.as, len(said), evs)
@@ -203,7 +203,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if after := h.snapshot(); after != before {
 				t.Errorf("bad input changed state:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
-			if calls := h.sb.GitHub().Calls(); len(calls) > ghCalls {
+			if calls := h.SB.GitHub().Calls(); len(calls) > ghCalls {
 				for _, c := range calls[ghCalls:] {
 					if !strings.HasPrefix(c.Route, "GET ") {
 						t.Errorf("bad input wrote to GitHub: %s", c.Route)
@@ -218,10 +218,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 // none is told so, with the usage line, and changes nothing.
 func TestNoMigrationInContext(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate status") // creates the job stream, so the snapshot compares like with like
+	h.Do("as alice", "/migrate status") // creates the job stream, so the snapshot compares like with like
 	before := h.snapshot()
 	for _, line := range []string{"/migrate status", "/migrate next", "/migrate bump 10"} {
-		said := ephemeralTo(h.do(line), "alice")
+		said := ephemeralTo(h.Do(line), "alice")
 		if len(said) != 1 || !strings.Contains(said[0], "no migration in this context") || !strings.Contains(said[0], "Usage: /migrate") {
 			t.Errorf("%s: told %q", line, said)
 		}
@@ -235,21 +235,21 @@ func TestNoMigrationInContext(t *testing.T) {
 // 401, queue nothing, and are logged without their bodies.
 func TestForgedRequestsRejected(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	before := h.snapshot()
 	form := url.Values{"command": {"/migrate"}, "text": {"bump 100 web-api SECRET-BODY-MARKER"}, "user_id": {"U0ALICE"}, "channel_id": {"C0MIGRATE"}, "team_id": {"T0ACME"}}
 	body := []byte(form.Encode())
-	slack := h.sb.Slack()
-	cmdURL := h.sb.BotURL() + "/slack/commands"
+	slack := h.SB.Slack()
+	cmdURL := h.SB.BotURL() + "/slack/commands"
 	reqs := map[string]*http.Request{
 		"slack unsigned":     mustReq(t, cmdURL, body, nil),
 		"slack wrong secret": slack.SignedRequest(cmdURL, body, time.Now(), "not-the-secret"),
 		"slack stale":        slack.SignedRequest(cmdURL, body, time.Now().Add(-6*time.Minute), "sandbox-signing-secret"),
-		"slack interaction unsigned": mustReq(t, h.sb.BotURL()+"/slack/interactions",
+		"slack interaction unsigned": mustReq(t, h.SB.BotURL()+"/slack/interactions",
 			[]byte("payload="+url.QueryEscape(`{"type":"block_actions","actions":[{"action_id":"migrate:next","value":"kprod/web-api"}],"x":"SECRET-BODY-MARKER"}`)), nil),
-		"github unsigned": mustReq(t, h.sb.BotURL()+"/github/webhooks", []byte(`{"action":"closed","SECRET-BODY-MARKER":1}`),
+		"github unsigned": mustReq(t, h.SB.BotURL()+"/github/webhooks", []byte(`{"action":"closed","SECRET-BODY-MARKER":1}`),
 			http.Header{"X-Github-Event": {"pull_request"}, "X-Github-Delivery": {"d-1"}, "Content-Type": {"application/json"}}),
-		"github wrong signature": mustReq(t, h.sb.BotURL()+"/github/webhooks", []byte(`{"action":"closed","SECRET-BODY-MARKER":1}`),
+		"github wrong signature": mustReq(t, h.SB.BotURL()+"/github/webhooks", []byte(`{"action":"closed","SECRET-BODY-MARKER":1}`),
 			http.Header{"X-Github-Event": {"pull_request"}, "X-Github-Delivery": {"d-2"}, "Content-Type": {"application/json"},
 				"X-Hub-Signature-256": {"sha256=0000000000000000000000000000000000000000000000000000000000000000"}}),
 	}
@@ -268,7 +268,7 @@ func TestForgedRequestsRejected(t *testing.T) {
 	if after := h.snapshot(); after != before {
 		t.Errorf("forged requests changed state:\n%s\n---\n%s", before, after)
 	}
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if strings.Count(logs, "rejected a") < len(reqs) {
 		t.Errorf("rejections not logged:\n%s", logs)
 	}

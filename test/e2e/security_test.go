@@ -144,7 +144,7 @@ func sendAll(t *testing.T, probes []probe) map[string][]int {
 // delivery returns the body of the last delivery of event/action.
 func delivery(t *testing.T, h *harness, event, action string) []byte {
 	t.Helper()
-	ds := h.sb.GitHub().Deliveries()
+	ds := h.SB.GitHub().Deliveries()
 	for i := len(ds) - 1; i >= 0; i-- {
 		if ds[i].Event == event && ds[i].Action == action {
 			return ds[i].Body
@@ -174,7 +174,7 @@ func retarget(t *testing.T, body []byte, edit func(map[string]any)) []byte {
 // world is what the bot changed outside Redis: Slack's messages, the
 // tickets and the bot's calls to GitHub.
 func world(h *harness) string {
-	return fmt.Sprintf("slack %+v\ntickets %+v\ngithub calls %d", h.sb.Slack().Messages(), h.sb.Tickets(), len(h.sb.GitHub().Calls()))
+	return fmt.Sprintf("slack %+v\ntickets %+v\ngithub calls %d", h.SB.Slack().Messages(), h.SB.Tickets(), len(h.SB.GitHub().Calls()))
 }
 
 // TestForgedStaleAndReplayedRequestsRejected: thousands of requests to the
@@ -188,15 +188,15 @@ func world(h *harness) string {
 // open PR, an approval, a rollback from a PR comment.
 func TestForgedStaleAndReplayedRequestsRejected(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol",
+	h.Do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol",
 		"github merge last", "github comment #1 /migrate status by bob", "clock +31m", "/migrate next")
 	if m := h.migration(); m.Open == nil || m.Open.Number != 2 {
 		t.Fatalf("setup: want PR #2 open, have %+v", m.Open)
 	}
-	secrets := h.sb.Secrets()
+	secrets := h.SB.Secrets()
 	signing, webhook := secrets.SlackSigningSecret, secrets.GitHubWebhookSecret
-	cmdURL, actURL, hookURL := h.sb.BotURL()+"/slack/commands", h.sb.BotURL()+"/slack/interactions", h.sb.BotURL()+"/github/webhooks"
-	alice, carol, dave := h.sb.UserID("alice"), h.sb.UserID("carol"), h.sb.UserID("dave")
+	cmdURL, actURL, hookURL := h.SB.BotURL()+"/slack/commands", h.SB.BotURL()+"/slack/interactions", h.SB.BotURL()+"/github/webhooks"
+	alice, carol, dave := h.SB.UserID("alice"), h.SB.UserID("carol"), h.SB.UserID("dave")
 
 	slackSigned := func(u string, body []byte, ts time.Time) *http.Request {
 		s := unix(ts)
@@ -226,9 +226,9 @@ func TestForgedStaleAndReplayedRequestsRejected(t *testing.T) {
 			}
 		}
 	}
-	h.do("as alice") // runs the controls' jobs
+	h.Do("as alice") // runs the controls' jobs
 	before, beforeWorld := h.snapshot(), world(h)
-	logsBefore := h.logs.String()
+	logsBefore := h.Logs.String()
 	rejectedBefore := sum(scrape(t, h), `^migratebot_intake_total\{event="unknown",outcome="rejected",source="github"\}$`)
 
 	var probes []probe
@@ -388,7 +388,7 @@ func TestForgedStaleAndReplayedRequestsRejected(t *testing.T) {
 		t.Errorf("forged requests changed Redis or GitHub before any worker ran:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	// ...and nothing happens once the workers and timers run.
-	h.do("as alice")
+	h.Do("as alice")
 	if after := h.snapshot(); after != before {
 		t.Errorf("forged requests changed Redis or GitHub:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
@@ -399,7 +399,7 @@ func TestForgedStaleAndReplayedRequestsRejected(t *testing.T) {
 		t.Errorf("after the forgeries: open %+v, weights %v, paused %v", m.Open, m.Weights, m.Paused)
 	}
 
-	logs := strings.TrimPrefix(h.logs.String(), logsBefore)
+	logs := strings.TrimPrefix(h.Logs.String(), logsBefore)
 	if got := strings.Count(logs, `"msg":"rejected a`); got != total {
 		t.Errorf("%d rejections logged, want %d", got, total)
 	}
@@ -418,7 +418,7 @@ func TestForgedStaleAndReplayedRequestsRejected(t *testing.T) {
 	}
 
 	// The bot still takes what Slack really sends.
-	if said := ephemeralTo(h.do("/migrate status search"), "alice"); len(said) != 1 {
+	if said := ephemeralTo(h.Do("/migrate status search"), "alice"); len(said) != 1 {
 		t.Errorf("after the forgeries a real command was answered %q", said)
 	}
 }
@@ -451,19 +451,19 @@ func hmacOf(h func() hash.Hash, secret string, body []byte) []byte {
 // command each happened once.
 func TestRedeliveredWebhooksAreDuplicates(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol",
+	h.Do("as alice", "/migrate start search", "/migrate next", "github review last approve by carol",
 		"github comment #1 /migrate status by bob", "github merge last", "clock +31m", "/migrate next")
 	before, beforeWorld := h.snapshot(), world(h)
 	dupsBefore := sum(scrape(t, h), `outcome="duplicate",source="github"`)
-	secret := h.sb.Secrets().GitHubWebhookSecret
+	secret := h.SB.Secrets().GitHubWebhookSecret
 
 	var probes []probe
-	for _, d := range h.sb.GitHub().Deliveries() {
+	for _, d := range h.SB.GitHub().Deliveries() {
 		if !queued(d.Event, d.Action, d.Body) {
 			continue // ignored the first time: nothing to duplicate
 		}
 		for range 40 {
-			probes = append(probes, probe{d.Event + " " + d.Action, post(t, h.sb.BotURL()+"/github/webhooks", d.Body, map[string]string{
+			probes = append(probes, probe{d.Event + " " + d.Action, post(t, h.SB.BotURL()+"/github/webhooks", d.Body, map[string]string{
 				"Content-Type": "application/json", "X-GitHub-Event": d.Event, "X-GitHub-Delivery": d.ID,
 				"X-Hub-Signature-256": hubSig("sha256", sha256.New, secret, d.Body),
 			})})
@@ -489,7 +489,7 @@ func TestRedeliveredWebhooksAreDuplicates(t *testing.T) {
 	if after := h.snapshot(); after != before {
 		t.Errorf("redeliveries queued or changed something:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	h.do("as alice")
+	h.Do("as alice")
 	if after := h.snapshot(); after != before {
 		t.Errorf("redeliveries changed Redis or GitHub:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
@@ -520,9 +520,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, system := range ticketSystems {
 		t.Run(system, func(t *testing.T) {
 			h := newHarnessOpts(t, sandbox.Options{Tickets: system})
-			gh := h.sb.GitHub()
+			gh := h.SB.GitHub()
 			var events []sandbox.Event
-			do := func(lines ...string) { events = append(events, h.do(lines...)...) }
+			do := func(lines ...string) { events = append(events, h.Do(lines...)...) }
 
 			do("as alice", "/migrate start search", "/migrate plan", "/migrate next",
 				"github review last request-changes by bob", "github review last approve by carol",
@@ -534,7 +534,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			// system is down for the next step.
 			gh.FailNext("POST /repos/{owner}/{repo}/git/refs", http.StatusUnauthorized, 1, nil)
 			do("as alice", "clock +20m", "/migrate next")
-			h.sb.Slack().FailNextError("chat.postEphemeral", "invalid_auth", 1)
+			h.SB.Slack().FailNextError("chat.postEphemeral", "invalid_auth", 1)
 			do("/migrate status")
 			setTicketsDown(h, system, true)
 			do("/migrate next", "github review last approve by carol", "clock +1m")
@@ -553,8 +553,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			do(fmt.Sprintf("github close #%d by bob", n))
 			// Forged requests are logged too.
 			for _, req := range []*http.Request{
-				mustReq(t, h.sb.BotURL()+"/slack/commands", slackForm("U0ALICE", "abort search"), nil),
-				post(t, h.sb.BotURL()+"/github/webhooks", []byte(`{"action":"closed"}`), map[string]string{
+				mustReq(t, h.SB.BotURL()+"/slack/commands", slackForm("U0ALICE", "abort search"), nil),
+				post(t, h.SB.BotURL()+"/github/webhooks", []byte(`{"action":"closed"}`), map[string]string{
 					"Content-Type": "application/json", "X-GitHub-Event": "pull_request", "X-Hub-Signature-256": "sha256=" + randomHex(32)}),
 			} {
 				resp, err := http.DefaultClient.Do(req)
@@ -565,7 +565,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 
 			// The flow happened, so the scan below is not vacuous.
-			logs := h.logs.String()
+			logs := h.Logs.String()
 			for _, want := range []string{`"level":"DEBUG"`, "command queued", "webhook queued", "rejected a Slack request", "rejected a webhook",
 				"unauthorized command refused", "unauthorized PR comment refused", "ticket system failed; will retry", "invalid_auth", "401 Unauthorized"} {
 				if !strings.Contains(logs, want) {
@@ -578,8 +578,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			if said := strings.Join(ephemeralTo(events, "alice"), "\n"); !strings.Contains(said, "Sorry, `/migrate next` failed") {
 				t.Errorf("the GitHub error path was not taken; alice was told %q", said)
 			}
-			if len(h.sb.Tickets()) < 2 || len(botComments(h, 1)) < 2 {
-				t.Errorf("want tickets and PR comments to scan: %d tickets, %d bot comments", len(h.sb.Tickets()), len(botComments(h, 1)))
+			if len(h.SB.Tickets()) < 2 || len(botComments(h, 1)) < 2 {
+				t.Errorf("want tickets and PR comments to scan: %d tickets, %d bot comments", len(h.SB.Tickets()), len(botComments(h, 1)))
 			}
 
 			secrets := secretValues(t, h, system)
@@ -602,16 +602,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 func setTicketsDown(h *harness, system string, down bool) {
 	switch system {
 	case sandbox.TicketsJira:
-		h.sb.Jira().SetDown(down)
+		h.SB.Jira().SetDown(down)
 	case sandbox.TicketsServiceNow:
-		h.sb.ServiceNow().SetDown(down)
+		h.SB.ServiceNow().SetDown(down)
 	default:
 		// GitHub issues: refused (the App lacks the permission) a few
 		// times; a 5xx would cost seconds of the client's own retries.
 		if down {
-			h.sb.GitHub().FailNext("POST /repos/{owner}/{repo}/issues", http.StatusForbidden, 3, nil)
+			h.SB.GitHub().FailNext("POST /repos/{owner}/{repo}/issues", http.StatusForbidden, 3, nil)
 		} else {
-			h.sb.GitHub().FailNext("POST /repos/{owner}/{repo}/issues", 0, 0, nil)
+			h.SB.GitHub().FailNext("POST /repos/{owner}/{repo}/issues", 0, 0, nil)
 		}
 	}
 }
@@ -629,7 +629,7 @@ const sandboxAWSSecret = "sandbox-aws-secret"
 // the wire (Basic auth), by what they are.
 func secretValues(t *testing.T, h *harness, system string) map[string]string {
 	t.Helper()
-	s := h.sb.Secrets()
+	s := h.SB.Secrets()
 	out := map[string]string{
 		"the GitHub App private key":  string(s.GitHubPrivateKey),
 		"the GitHub webhook secret":   s.GitHubWebhookSecret,
@@ -641,7 +641,7 @@ func secretValues(t *testing.T, h *harness, system string) map[string]string {
 		"the ServiceNow password":     s.ServiceNowPassword,
 		"ServiceNow's Basic password": base64.StdEncoding.EncodeToString([]byte(s.ServiceNowUsername + ":" + s.ServiceNowPassword)),
 	}
-	if system == sandbox.TicketsJira && h.sb.Jira().Options().Token != s.JiraToken {
+	if system == sandbox.TicketsJira && h.SB.Jira().Options().Token != s.JiraToken {
 		t.Fatal("the Jira emulator takes another token than the bot's")
 	}
 	block, _ := pem.Decode(s.GitHubPrivateKey)
@@ -677,9 +677,9 @@ func secretValues(t *testing.T, h *harness, system string) map[string]string {
 	// making the scan look for the wrong value.
 	for secret, ok := range map[string]bool{sandboxAWSSecret: true, "not-the-aws-secret": false} {
 		client := acm.NewFromConfig(awssdk.Config{
-			Region:           h.sb.AWS().Region(),
+			Region:           h.SB.AWS().Region(),
 			Credentials:      credentials.NewStaticCredentialsProvider("AKIASANDBOX", secret, ""),
-			BaseEndpoint:     awssdk.String(h.sb.AWS().URL()),
+			BaseEndpoint:     awssdk.String(h.SB.AWS().URL()),
 			RetryMaxAttempts: 1,
 		})
 		_, err := client.ListCertificates(context.Background(), &acm.ListCertificatesInput{})
@@ -705,7 +705,7 @@ var credentialShapes = map[string]*regexp.Regexp{
 func leakSurfaces(t *testing.T, h *harness, events []sandbox.Event) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	out["the logs"] = logs
 	// Decoded too, in case JSON escaping hid a value.
 	var decoded strings.Builder
@@ -718,12 +718,12 @@ func leakSurfaces(t *testing.T, h *harness, events []sandbox.Event) map[string]s
 	out["the logs (decoded)"] = decoded.String()
 
 	var slack strings.Builder
-	for _, m := range h.sb.Slack().Messages() {
+	for _, m := range h.SB.Slack().Messages() {
 		fmt.Fprintf(&slack, "%s\n%s\n%s\n", m.Text, m.Blocks, m.Attachments)
 	}
 	out["the Slack messages"] = slack.String()
 
-	gh := h.sb.GitHub()
+	gh := h.SB.GitHub()
 	for _, repo := range []string{envRepo, "acme/edge-proxy", "acme/change-requests"} {
 		var b strings.Builder
 		for _, pr := range gh.PRs(repo) {
@@ -753,11 +753,11 @@ func leakSurfaces(t *testing.T, h *harness, events []sandbox.Event) map[string]s
 		deliveries.Write(d.Body)
 	}
 	out["the webhooks"] = deliveries.String()
-	out["the tickets"] = fmt.Sprintf("%+v", h.sb.Tickets())
-	if j := h.sb.Jira(); j != nil {
+	out["the tickets"] = fmt.Sprintf("%+v", h.SB.Tickets())
+	if j := h.SB.Jira(); j != nil {
 		out["the Jira issues"] = fmt.Sprintf("%+v", j.Issues())
 	}
-	if sn := h.sb.ServiceNow(); sn != nil {
+	if sn := h.SB.ServiceNow(); sn != nil {
 		out["the ServiceNow changes"] = fmt.Sprintf("%+v", sn.Changes())
 	}
 	var evs bytes.Buffer
@@ -766,7 +766,7 @@ func leakSurfaces(t *testing.T, h *harness, events []sandbox.Event) map[string]s
 	}
 	out["the sandbox's events"] = evs.String()
 	out["Redis"] = h.snapshot()
-	resp, err := http.Get(h.sb.BotURL() + "/metrics")
+	resp, err := http.Get(h.SB.BotURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -851,7 +851,7 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 			}},
 		{"a forced step waiting for its confirmation", []string{"as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m", "as dave", "/migrate bump 50 --force"},
 			func(t *testing.T, h *harness) {
-				if m := h.migration(); m.Pending == nil || m.Pending.By != h.sb.UserID("dave") {
+				if m := h.migration(); m.Pending == nil || m.Pending.By != h.SB.UserID("dave") {
 					t.Fatalf("pending %+v, want dave's forced bump", m.Pending)
 				}
 			}},
@@ -859,28 +859,28 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 	for _, st := range states {
 		t.Run(st.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.do(st.setup...)
+			h.Do(st.setup...)
 			st.check(t, h)
-			mallory := h.sb.UserID("mallory")
+			mallory := h.SB.UserID("mallory")
 			// asMallory runs what mallory does and returns what she was
 			// told, failing if anything else changed.
 			asMallory := func(t *testing.T, run func() []sandbox.Event) []string {
 				t.Helper()
-				before, tickets, calls := h.snapshot(), fmt.Sprint(h.sb.Tickets()), len(h.sb.GitHub().Calls())
-				msgs := h.sb.Slack().Messages()
+				before, tickets, calls := h.snapshot(), fmt.Sprint(h.SB.Tickets()), len(h.SB.GitHub().Calls())
+				msgs := h.SB.Slack().Messages()
 				evs := run()
 				if after := h.snapshot(); after != before {
 					t.Errorf("changed Redis or GitHub:\nbefore:\n%s\nafter:\n%s", before, after)
 				}
-				for _, c := range h.sb.GitHub().Calls()[calls:] {
+				for _, c := range h.SB.GitHub().Calls()[calls:] {
 					if c.Method != http.MethodGet {
 						t.Errorf("wrote to GitHub: %s", c.Route)
 					}
 				}
-				if after := fmt.Sprint(h.sb.Tickets()); after != tickets {
+				if after := fmt.Sprint(h.SB.Tickets()); after != tickets {
 					t.Errorf("changed the tickets: %s", after)
 				}
-				now := h.sb.Slack().Messages()
+				now := h.SB.Slack().Messages()
 				if len(now) < len(msgs) || fmt.Sprint(now[:len(msgs)]) != fmt.Sprint(msgs) {
 					t.Error("changed Slack messages already posted")
 				}
@@ -910,7 +910,7 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 			}
 			for _, c := range guardedCommands {
 				t.Run("typed "+c.text, func(t *testing.T) {
-					refused(t, c.verb, asMallory(t, func() []sandbox.Event { return h.do("as mallory", "/migrate "+c.text) }))
+					refused(t, c.verb, asMallory(t, func() []sandbox.Event { return h.Do("as mallory", "/migrate "+c.text) }))
 				})
 			}
 			for _, verb := range buttonVerbs {
@@ -918,9 +918,9 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 					refused(t, verb, asMallory(t, func() []sandbox.Event {
 						body := slackPress(mallory, "migrate:"+verb, "kprod/search")
 						ts := unix(time.Now())
-						resp, err := http.DefaultClient.Do(post(t, h.sb.BotURL()+"/slack/interactions", body, map[string]string{
+						resp, err := http.DefaultClient.Do(post(t, h.SB.BotURL()+"/slack/interactions", body, map[string]string{
 							"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-							"X-Slack-Signature": slackSig(h.sb.Secrets().SlackSigningSecret, ts, body)}))
+							"X-Slack-Signature": slackSig(h.SB.Secrets().SlackSigningSecret, ts, body)}))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -928,12 +928,12 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 						if resp.StatusCode != http.StatusOK {
 							t.Fatalf("the press was answered %d", resp.StatusCode)
 						}
-						return h.do("as mallory") // runs the press's job
+						return h.Do("as mallory") // runs the press's job
 					}))
 				})
 			}
 			t.Run("help is public", func(t *testing.T) {
-				said := asMallory(t, func() []sandbox.Event { return h.do("as mallory", "/migrate help") })
+				said := asMallory(t, func() []sandbox.Event { return h.Do("as mallory", "/migrate help") })
 				if len(said) != 1 || !strings.Contains(said[0], "/migrate start <service>") {
 					t.Errorf("help told mallory %q", said)
 				}
@@ -944,8 +944,8 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 
 	t.Run("PR comments by eve", func(t *testing.T) {
 		h := newHarness(t)
-		h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m", "/migrate next")
-		gh := h.sb.GitHub()
+		h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m", "/migrate next")
+		gh := h.SB.GitHub()
 		// state is the snapshot but for the record of each webhook received
 		// (by delivery id) and of the bot's one answer on the PR, which is
 		// the refusal.
@@ -960,9 +960,9 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 		}
 		for _, verb := range []string{"next", "rollback", "rollback to 0", "status", "health"} {
 			t.Run(verb, func(t *testing.T) {
-				before, slackBefore, tickets := state(), fmt.Sprint(h.sb.Slack().Messages()), fmt.Sprint(h.sb.Tickets())
+				before, slackBefore, tickets := state(), fmt.Sprint(h.SB.Slack().Messages()), fmt.Sprint(h.SB.Tickets())
 				calls := len(gh.Calls())
-				evs := h.do("github comment #2 /migrate " + verb + " by eve")
+				evs := h.Do("github comment #2 /migrate " + verb + " by eve")
 				replies := botReplies(h, 2)
 				if len(replies) != 1 || !strings.Contains(replies[0], "@eve: you may not run `/migrate "+verb+"` here") || !strings.Contains(replies[0], "write access") {
 					t.Errorf("the bot's answers on #2 = %q, want its one answer refusing eve", replies)
@@ -992,10 +992,10 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 						}
 					}
 				}
-				if slackAfter := fmt.Sprint(h.sb.Slack().Messages()); slackAfter != slackBefore {
+				if slackAfter := fmt.Sprint(h.SB.Slack().Messages()); slackAfter != slackBefore {
 					t.Error("eve's comment changed Slack")
 				}
-				if after := fmt.Sprint(h.sb.Tickets()); after != tickets {
+				if after := fmt.Sprint(h.SB.Tickets()); after != tickets {
 					t.Errorf("eve's comment changed the tickets: %s", after)
 				}
 				if after := state(); after != before {
@@ -1018,21 +1018,21 @@ func TestEveryCommandRefusesAnUnauthorizedActor(t *testing.T) {
 // remembers deliveries).
 func TestReplayedCommentWithNewDeliveryIDRunsOnce(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m",
+	h.Do("as alice", "/migrate start search", "/migrate next", "github merge last", "clock +31m",
 		"github comment #1 /migrate next by bob", "github merge last", "clock +31m")
 	if m := h.migration(); m.Weights.New != 25 || m.Open != nil {
 		t.Fatalf("setup: weights %v, open %+v", m.Weights, m.Open)
 	}
 	var body []byte
-	for _, d := range h.sb.GitHub().Deliveries() {
+	for _, d := range h.SB.GitHub().Deliveries() {
 		if queued(d.Event, d.Action, d.Body) && d.Event == "issue_comment" {
 			body = d.Body
 		}
 	}
-	before := len(h.sb.GitHub().PRs(envRepo))
-	resp, err := http.DefaultClient.Do(post(t, h.sb.BotURL()+"/github/webhooks", body, map[string]string{
+	before := len(h.SB.GitHub().PRs(envRepo))
+	resp, err := http.DefaultClient.Do(post(t, h.SB.BotURL()+"/github/webhooks", body, map[string]string{
 		"Content-Type": "application/json", "X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": "replayed-" + randomHex(8),
-		"X-Hub-Signature-256": hubSig("sha256", sha256.New, h.sb.Secrets().GitHubWebhookSecret, body)}))
+		"X-Hub-Signature-256": hubSig("sha256", sha256.New, h.SB.Secrets().GitHubWebhookSecret, body)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1040,8 +1040,8 @@ func TestReplayedCommentWithNewDeliveryIDRunsOnce(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the replayed comment was answered %d, want 200 (a duplicate)", resp.StatusCode)
 	}
-	h.do("as alice")
-	if after := len(h.sb.GitHub().PRs(envRepo)); after != before {
+	h.Do("as alice")
+	if after := len(h.SB.GitHub().PRs(envRepo)); after != before {
 		t.Errorf("bob's `/migrate next`, replayed under a new delivery id, ran again: %d PRs, was %d", after, before)
 	}
 }
@@ -1052,11 +1052,11 @@ func TestReplayedCommentWithNewDeliveryIDRunsOnce(t *testing.T) {
 // answered 200 and not run again: no second PR, no second answer.
 func TestReplayedSlackRequestsRunOnce(t *testing.T) {
 	h := newHarness(t)
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	signed := func(u string, body []byte) (*http.Request, http.Header) {
 		ts := unix(time.Now())
 		req := post(t, u, body, map[string]string{"Content-Type": "application/x-www-form-urlencoded",
-			"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slackSig(h.sb.Secrets().SlackSigningSecret, ts, body)})
+			"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slackSig(h.SB.Secrets().SlackSigningSecret, ts, body)})
 		return req, req.Header.Clone()
 	}
 	send := func(what string, u string, body []byte, hdr http.Header) {
@@ -1071,24 +1071,24 @@ func TestReplayedSlackRequestsRunOnce(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: answered %d, want 200", what, resp.StatusCode)
 		}
-		h.do("as alice") // runs what was queued
+		h.Do("as alice") // runs what was queued
 	}
 	for _, c := range []struct{ what, url string }{
-		{"/migrate next search", h.sb.BotURL() + "/slack/commands"},
-		{"the Approve change button", h.sb.BotURL() + "/slack/interactions"},
+		{"/migrate next search", h.SB.BotURL() + "/slack/commands"},
+		{"the Approve change button", h.SB.BotURL() + "/slack/interactions"},
 	} {
 		body := slackForm("U0ALICE", "next search")
-		if c.url != h.sb.BotURL()+"/slack/commands" {
+		if c.url != h.SB.BotURL()+"/slack/commands" {
 			body = slackPress("U0CAROL", "migrate:approve", "kprod/search")
 		}
 		_, hdr := signed(c.url, body)
 		send(c.what, c.url, body, hdr)
-		prs, msgs, m := len(h.sb.GitHub().PRs(envRepo)), len(h.sb.Slack().Messages()), h.migration()
+		prs, msgs, m := len(h.SB.GitHub().PRs(envRepo)), len(h.SB.Slack().Messages()), h.migration()
 		send(c.what+", sent again", c.url, body, hdr)
-		if got := len(h.sb.GitHub().PRs(envRepo)); got != prs {
+		if got := len(h.SB.GitHub().PRs(envRepo)); got != prs {
 			t.Errorf("%s sent again: %d PRs, were %d", c.what, got, prs)
 		}
-		if got := h.sb.Slack().Messages(); len(got) != msgs {
+		if got := h.SB.Slack().Messages(); len(got) != msgs {
 			t.Errorf("%s sent again: %d Slack messages, were %d; the last: %q", c.what, len(got), msgs, got[len(got)-1].Text)
 		}
 		if got := h.migration(); got.Version != m.Version {

@@ -15,13 +15,13 @@ var ticketSystems = []string{sandbox.TicketsGitHub, sandbox.TicketsJira, sandbox
 func ticketFor(t *testing.T, h *harness, step string) sandbox.TicketView {
 	t.Helper()
 	var found []sandbox.TicketView
-	for _, tk := range h.sb.Tickets() {
+	for _, tk := range h.SB.Tickets() {
 		if strings.Contains(tk.Title, ": "+step) {
 			found = append(found, tk)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("want one ticket for %s, got %d: %+v", step, len(found), h.sb.Tickets())
+		t.Fatalf("want one ticket for %s, got %d: %+v", step, len(found), h.SB.Tickets())
 	}
 	return found[0]
 }
@@ -30,7 +30,7 @@ func ticketFor(t *testing.T, h *harness, step string) sandbox.TicketView {
 func stepMessage(t *testing.T, h *harness, prURL string) string {
 	t.Helper()
 	m := h.migration()
-	for _, msg := range threadMessages(h.sb.Slack().Messages(), m.Thread.TS) {
+	for _, msg := range threadMessages(h.SB.Slack().Messages(), m.Thread.TS) {
 		if strings.Contains(msg.Text, prURL) {
 			return msg.Text
 		}
@@ -47,8 +47,8 @@ func TestTicketLifecycleInEachSystem(t *testing.T) {
 	for _, system := range ticketSystems {
 		t.Run(system, func(t *testing.T) {
 			h := newHarnessOpts(t, sandbox.Options{Tickets: system})
-			gh := h.sb.GitHub()
-			h.do("as alice", "/migrate start search", "/migrate next")
+			gh := h.SB.GitHub()
+			h.Do("as alice", "/migrate start search", "/migrate next")
 			pr, _ := gh.PR(envRepo, 1)
 			tk := ticketFor(t, h, "weights-10")
 			if tk.State != "open" {
@@ -62,7 +62,7 @@ func TestTicketLifecycleInEachSystem(t *testing.T) {
 			for _, want := range []string{
 				"Service: search", "Environment: kprod", "Change type: normal",
 				"Weights: old 100 / new 0 → old 90 / new 10", "Pull request: " + pr.HTMLURL,
-				"Requested by: alice (Slack " + h.sb.UserID("alice") + ")", "Approvers: carol; teams change-approvers",
+				"Requested by: alice (Slack " + h.SB.UserID("alice") + ")", "Approvers: carol; teams change-approvers",
 				"Planned window:", "Rollback plan: `/migrate rollback search`",
 			} {
 				if !strings.Contains(tk.Body, want) {
@@ -78,37 +78,37 @@ func TestTicketLifecycleInEachSystem(t *testing.T) {
 				t.Errorf("step message does not link the ticket %s: %q", tk.URL, msg)
 			}
 
-			h.do("github review last approve by carol")
+			h.Do("github review last approve by carol")
 			if tk = ticketFor(t, h, "weights-10"); tk.State != "approved" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Approved by carol") {
 				t.Errorf("after carol's approval: state %q, notes %q", tk.State, tk.Notes)
 			}
-			h.do("github merge last")
+			h.Do("github merge last")
 			if tk = ticketFor(t, h, "weights-10"); tk.State != "implemented" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Merged by bob") {
 				t.Errorf("after the merge: state %q, notes %q", tk.State, tk.Notes)
 			}
-			h.do("clock +13m")
+			h.Do("clock +13m")
 			if tk = ticketFor(t, h, "weights-10"); tk.State != "closed" || !strings.Contains(strings.Join(tk.Notes, "\n"), "Health after the merge: healthy") {
 				t.Errorf("after a healthy summary: state %q, notes %q", tk.State, tk.Notes)
 			}
 
-			h.do("clock +30m", "/migrate next", "github close last")
+			h.Do("clock +30m", "/migrate next", "github close last")
 			if tk = ticketFor(t, h, "weights-25"); tk.State != "cancelled" || !strings.Contains(strings.Join(tk.Notes, "\n"), "closed without merging") {
 				t.Errorf("after closing the PR: state %q, notes %q", tk.State, tk.Notes)
 			}
 			// The retry of the same step is a new PR, with a ticket of its own.
-			h.do("/migrate next", "/migrate abort")
+			h.Do("/migrate next", "/migrate abort")
 			var cancelled int
-			for _, tk := range h.sb.Tickets() {
+			for _, tk := range h.SB.Tickets() {
 				if strings.Contains(tk.Title, ": weights-25") && tk.State == "cancelled" {
 					cancelled++
 				}
 			}
 			if cancelled != 2 {
-				t.Errorf("want both weights-25 tickets cancelled (closed PR, abort), got %d: %+v", cancelled, h.sb.Tickets())
+				t.Errorf("want both weights-25 tickets cancelled (closed PR, abort), got %d: %+v", cancelled, h.SB.Tickets())
 			}
 			// The abort's revert is an emergency change with its own ticket.
 			var all []string
-			for _, tk := range h.sb.Tickets() {
+			for _, tk := range h.SB.Tickets() {
 				all = append(all, tk.Title)
 			}
 			if len(all) != 4 || !strings.Contains(strings.Join(all, "\n"), "revert") {
@@ -128,19 +128,19 @@ func TestTicketSystemDownThenBack(t *testing.T) {
 			h := newHarnessOpts(t, sandbox.Options{Tickets: system})
 			setDown := func(down bool) {
 				if system == sandbox.TicketsJira {
-					h.sb.Jira().SetDown(down)
+					h.SB.Jira().SetDown(down)
 				} else {
-					h.sb.ServiceNow().SetDown(down)
+					h.SB.ServiceNow().SetDown(down)
 				}
 			}
-			h.do("as alice", "/migrate start search")
+			h.Do("as alice", "/migrate start search")
 			setDown(true)
-			h.do("/migrate next")
-			pr, ok := h.sb.GitHub().PR(envRepo, 1)
+			h.Do("/migrate next")
+			pr, ok := h.SB.GitHub().PR(envRepo, 1)
 			if !ok {
 				t.Fatal("the PR waited for the ticket system")
 			}
-			if got := h.sb.Tickets(); len(got) != 0 {
+			if got := h.SB.Tickets(); len(got) != 0 {
 				t.Fatalf("a ticket exists while the system is down: %+v", got)
 			}
 			if !strings.Contains(pr.Body, "pending") {
@@ -150,8 +150,8 @@ func TestTicketSystemDownThenBack(t *testing.T) {
 				t.Errorf("step message does not say the ticket is pending: %q", msg)
 			}
 			// Retries while down file nothing, and the merge goes on.
-			h.do("clock +2m", "github review last approve by carol", "github merge last", "clock +5m")
-			if got := h.sb.Tickets(); len(got) != 0 {
+			h.Do("clock +2m", "github review last approve by carol", "github merge last", "clock +5m")
+			if got := h.SB.Tickets(); len(got) != 0 {
 				t.Fatalf("a ticket exists while the system is down: %+v", got)
 			}
 			if m := h.migration(); m.Weights.New != 10 {
@@ -159,8 +159,8 @@ func TestTicketSystemDownThenBack(t *testing.T) {
 			}
 
 			setDown(false)
-			h.do("clock +10m", "clock +10m")
-			got := h.sb.Tickets()
+			h.Do("clock +10m", "clock +10m")
+			got := h.SB.Tickets()
 			if len(got) != 1 {
 				t.Fatalf("want exactly one ticket once the system is back, got %+v", got)
 			}
@@ -168,7 +168,7 @@ func TestTicketSystemDownThenBack(t *testing.T) {
 			if got[0].State != "closed" || !strings.Contains(notes, "Approved by carol") || !strings.Contains(notes, "Merged by bob") {
 				t.Errorf("ticket after recovery: state %q, notes %q", got[0].State, notes)
 			}
-			pr, _ = h.sb.GitHub().PR(envRepo, 1)
+			pr, _ = h.SB.GitHub().PR(envRepo, 1)
 			if !strings.Contains(pr.Body, got[0].URL) {
 				t.Errorf("PR body does not link the ticket once filed:\n%s", pr.Body)
 			}

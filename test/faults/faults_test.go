@@ -7,15 +7,13 @@
 package faults
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/internal/redistest"
-	"github.com/migratebot/migratebot/internal/testkit"
+	"github.com/migratebot/migratebot/internal/sandboxtest"
 	"github.com/migratebot/migratebot/sandbox"
 	"github.com/migratebot/migratebot/test/githubemu"
 	"github.com/migratebot/migratebot/test/slackemu"
@@ -40,15 +38,8 @@ const (
 
 var searchKey = bot.ServiceKey{Env: searchEnv, Service: searchName}
 
-// harness is the whole bot in one process (the sandbox's wiring, through
-// the real HTTP handlers), on a real redis-server.
-type harness struct {
-	t      *testing.T
-	sb     *sandbox.Sandbox
-	prefix string
-	logs   *testkit.Buffer
-	line   int
-}
+// harness is the bot under test (sandboxtest), with this package's helpers.
+type harness struct{ *sandboxtest.Harness }
 
 // newHarness starts the bot on the package's shared redis-server, with a
 // key prefix of its own.
@@ -58,59 +49,13 @@ func newHarness(t *testing.T) *harness {
 }
 
 // newHarnessOpts starts the bot with sandbox options; an empty RedisURL
-// is the package's shared redis-server. The key prefix and logs are the
-// harness's own.
+// is the package's shared redis-server.
 func newHarnessOpts(t *testing.T, o sandbox.Options) *harness {
 	t.Helper()
-	if o.RedisURL == "" {
-		o.RedisURL = "redis://" + redistest.Shared().Addr
-	}
-	logs := &testkit.Buffer{}
-	prefix := redistest.Prefix(t)
-	o.KeyPrefix = prefix
-	o.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sb, err := sandbox.New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bot logs:\n%s", logs)
-		}
-	})
-	return &harness{t: t, sb: sb, prefix: prefix, logs: logs}
+	return &harness{sandboxtest.New(t, o)}
 }
 
-// do runs script lines (the sandbox language) to completion and returns
-// their events.
-func (h *harness) do(lines ...string) []sandbox.Event {
-	h.t.Helper()
-	var all []sandbox.Event
-	for _, l := range lines {
-		h.line++
-		evs, err := h.sb.Exec(context.Background(), h.line, l)
-		if err != nil {
-			h.t.Fatalf("%s: %v", l, err)
-		}
-		for _, e := range evs {
-			if e.Kind == "error" {
-				h.t.Fatalf("%s: the sandbox could not run it: %s", l, e.Message)
-			}
-		}
-		all = append(all, evs...)
-	}
-	return all
-}
-
-func (h *harness) migration() *bot.Migration {
-	h.t.Helper()
-	m, err := h.sb.App().Store.Load(context.Background(), searchKey)
-	if err != nil {
-		h.t.Fatalf("load %s: %v", searchKey, err)
-	}
-	return m
-}
+func (h *harness) migration() *bot.Migration { return h.Migration(searchKey) }
 
 // ephemeralTo is what the bot told user alone.
 func ephemeralTo(evs []sandbox.Event, user string) []string {

@@ -43,15 +43,15 @@ func TestGitHubFaultsDuringAStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			gh := h.sb.GitHub()
-			h.do("as alice", "/migrate start search")
+			gh := h.SB.GitHub()
+			h.Do("as alice", "/migrate start search")
 			if tc.served {
 				gh.OnNextCall(tc.route, githubemu.AfterServing, func() int { return tc.status })
 			} else {
 				gh.FailNext(tc.route, tc.status, tc.count, tc.header)
 			}
 			gh.ResetCalls()
-			evs := h.do("/migrate next")
+			evs := h.Do("/migrate next")
 			if said := ephemeralTo(evs, "alice"); len(said) > 0 {
 				t.Errorf("alice was told %q, want nothing (the PR opened)", said)
 			}
@@ -67,7 +67,7 @@ func TestGitHubFaultsDuringAStep(t *testing.T) {
 			if want := max(tc.count, 1); failed != want || calls != want+1 {
 				t.Errorf("%d calls to %s, %d of them answered %d; want %d answered so, then one that is not", calls, tc.route, failed, tc.status, want)
 			}
-			report(t, onceEach(gh, h.sb.Slack(), h.migration()))
+			report(t, onceEach(gh, h.SB.Slack(), h.migration()))
 		})
 	}
 }
@@ -82,10 +82,10 @@ func TestGitHubFaultOutlastsRetries(t *testing.T) {
 		t.Run(route, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			gh := h.sb.GitHub()
-			h.do("as alice", "/migrate start search")
+			gh := h.SB.GitHub()
+			h.Do("as alice", "/migrate start search")
 			gh.FailNext(route, http.StatusBadGateway, 10, nil)
-			evs := h.do("/migrate next")
+			evs := h.Do("/migrate next")
 			gh.FailNext(route, 0, 0, nil) // GitHub is back
 			said := ephemeralTo(evs, "alice")
 			if len(said) != 1 || !strings.Contains(said[0], "`/migrate next` failed") || !strings.Contains(said[0], "502") ||
@@ -98,15 +98,15 @@ func TestGitHubFaultOutlastsRetries(t *testing.T) {
 			if n := len(gh.PRs(envRepo)); n != 0 {
 				t.Errorf("%d PRs after the failure, want 0", n)
 			}
-			if msgs := stepMessages(h.sb.Slack().Messages(), h.migration().Thread.TS, stepName); len(msgs) != 0 {
+			if msgs := stepMessages(h.SB.Slack().Messages(), h.migration().Thread.TS, stepName); len(msgs) != 0 {
 				t.Errorf("the thread has %d messages about the failed step, want none: %+v", len(msgs), msgs)
 			}
 
-			evs = h.do("/migrate next")
+			evs = h.Do("/migrate next")
 			if said := ephemeralTo(evs, "alice"); len(said) > 0 {
 				t.Errorf("on the rerun alice was told %q, want nothing", said)
 			}
-			report(t, onceEach(gh, h.sb.Slack(), h.migration()))
+			report(t, onceEach(gh, h.SB.Slack(), h.migration()))
 		})
 	}
 }

@@ -31,7 +31,7 @@ func TestRedisRestartMidRun(t *testing.T) {
 	}
 	t.Cleanup(srv.Stop)
 	h := newHarnessOpts(t, sandbox.Options{RedisURL: "redis://" + srv.Addr})
-	gh, slack, rdb := h.sb.GitHub(), h.sb.Slack(), h.sb.Redis()
+	gh, slack, rdb := h.SB.GitHub(), h.SB.Slack(), h.SB.Redis()
 	// restart kills Redis and starts it again; what the bot had in it must
 	// come back the same.
 	restart := func(when string) {
@@ -45,9 +45,9 @@ func TestRedisRestartMidRun(t *testing.T) {
 		}
 	}
 
-	h.do("as alice", "/migrate start search")
+	h.Do("as alice", "/migrate start search")
 	restart("after the start")
-	h.do("/migrate next")
+	h.Do("/migrate next")
 	restart("with the PR open")
 
 	// The merge webhook is taken and queued by the bot's handler; the
@@ -70,23 +70,23 @@ func TestRedisRestartMidRun(t *testing.T) {
 	if ds := gh.Deliveries(); !ds[len(ds)-1].Redelivery || ds[len(ds)-1].Status != http.StatusOK {
 		t.Errorf("the redelivery was answered %d, want 200 (a duplicate)", ds[len(ds)-1].Status)
 	}
-	h.do("clock +1s") // runs the queued merge
+	h.Do("clock +1s") // runs the queued merge
 	m := h.migration()
 	if m.Open != nil || m.Weights != (bot.Weights{Old: 90, New: 10}) || len(m.History) != 1 || m.History[0].ClosedBy != "bob" {
 		t.Fatalf("after the merge: open %+v, weights %s, %d changes", m.Open, m.Weights, len(m.History))
 	}
-	timers, err := h.sb.App().Queue.Pending(ctx)
+	timers, err := h.SB.App().Queue.Pending(ctx)
 	if err != nil || len(timers) == 0 {
 		t.Fatalf("no timers pending after the merge (%v): want the health summary's", err)
 	}
 	restart("with the health timers pending")
 
-	h.do("clock +13m") // the health summary, from the timers that survived
+	h.Do("clock +13m") // the health summary, from the timers that survived
 	if m := h.migration(); m.LastHealth == nil || m.LastHealth.Verdict != bot.VerdictHealthy {
 		t.Fatalf("no healthy summary after the restart: %+v", m.LastHealth)
 	}
 	restart("before the next step")
-	h.do("clock +30m", "/migrate next")
+	h.Do("clock +30m", "/migrate next")
 
 	m = h.migration()
 	if m.Open == nil || m.Open.Step != "weights-25" || m.Open.State != bot.ChangeOpen {
@@ -104,14 +104,14 @@ func TestRedisRestartMidRun(t *testing.T) {
 			t.Errorf("%d %s messages in the thread, want 1", len(msgs), step)
 		}
 	}
-	tickets := h.sb.Tickets()
+	tickets := h.SB.Tickets()
 	if len(tickets) != 2 || tickets[0].State != "closed" || strings.Count(strings.Join(tickets[0].Notes, "\n"), "Merged by bob") != 1 {
 		t.Errorf("tickets %+v, want weights-10's closed with the merge noted once, and weights-25's", tickets)
 	}
 }
 
 // key is one of the bot's Redis keys.
-func (h *harness) key(name string) string { return h.prefix + ":" + name }
+func (h *harness) key(name string) string { return h.Prefix + ":" + name }
 
 // dump is every key in Redis with its type and value, as text to compare.
 // Expiry times are left out (they count down), whether a key expires is

@@ -50,8 +50,8 @@ func TestSlackRateLimitDuringAStep(t *testing.T) {
 					c.Environments[searchEnv].Tickets.System = "none"
 				}
 			}})
-			slack := h.sb.Slack()
-			h.do("as alice", "/migrate start search")
+			slack := h.SB.Slack()
+			h.Do("as alice", "/migrate start search")
 			if tc.lose {
 				slack.LoseNextAnswer(tc.method, tc.count)
 				if tc.blind {
@@ -60,9 +60,9 @@ func TestSlackRateLimitDuringAStep(t *testing.T) {
 			} else {
 				slack.FailNext(tc.method, http.StatusTooManyRequests, tc.count, http.Header{"Retry-After": {"1"}})
 			}
-			h.do("/migrate next")
+			h.Do("/migrate next")
 			m := h.migration()
-			pr, ok := h.sb.GitHub().PR(envRepo, 1)
+			pr, ok := h.SB.GitHub().PR(envRepo, 1)
 			if !ok || pr.Head != stepBranch || m.Open == nil || m.Open.Number != 1 {
 				t.Fatalf("the step did not open its PR: %+v, open change %+v", pr, m.Open)
 			}
@@ -83,7 +83,7 @@ func TestSlackRateLimitDuringAStep(t *testing.T) {
 				bad("the plan message does not show the open PR: %q", plan)
 			}
 
-			h.do("github merge last")
+			h.Do("github merge last")
 			m = h.migration()
 			if m.Open != nil || len(m.History) != 1 || m.History[0].Number != 1 {
 				t.Fatalf("after the merge: open %+v, %d changes", m.Open, len(m.History))
@@ -116,12 +116,12 @@ func TestPlanAnswerLost(t *testing.T) {
 		t.Run(map[bool]string{false: "found at once", true: "found when the start is run again"}[blind], func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			slack := h.sb.Slack()
+			slack := h.SB.Slack()
 			slack.LoseNextAnswer("chat.postMessage", 1)
 			if blind {
 				slack.FailNext("conversations.history", http.StatusInternalServerError, 1, nil)
 			}
-			evs := h.do("as alice", "/migrate start search")
+			evs := h.Do("as alice", "/migrate start search")
 			if blind {
 				if m := h.migration(); m == nil || m.Thread.TS != "" {
 					t.Fatalf("after a start whose plan was lost and not found: %+v, want the migration without its thread", m)
@@ -129,7 +129,7 @@ func TestPlanAnswerLost(t *testing.T) {
 				if told := ephemeralTo(evs, "alice"); len(told) != 1 || !strings.Contains(told[0], "safe to run it again") {
 					t.Errorf("alice was told %q, want that the start failed and is safe to run again", told)
 				}
-				h.do("/migrate start search")
+				h.Do("/migrate start search")
 			}
 			m := h.migration()
 			plans := planMessages(slack.Messages(), "search")
@@ -139,7 +139,7 @@ func TestPlanAnswerLost(t *testing.T) {
 			if m == nil || m.Thread.TS != plans[0].TS {
 				t.Errorf("the migration's thread is %+v, the plan is %s", m, plans[0].TS)
 			}
-			h.do("/migrate next")
+			h.Do("/migrate next")
 			if msgs := stepMessages(slack.Messages(), plans[0].TS, stepName); len(msgs) != 1 {
 				t.Errorf("%d %s messages in the plan's thread, want 1", len(msgs), stepName)
 			}
