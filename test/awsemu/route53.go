@@ -94,15 +94,9 @@ func (s *Server) SetWeightedRecords(zoneID, name, typ string, ttl int64, weights
 	fail := func(format string, args ...any) {
 		panic(fmt.Sprintf("awsemu: SetWeightedRecords(%q, %q, %q): ", zoneID, name, typ) + fmt.Sprintf(format, args...))
 	}
-	n, ok := route53Name(name)
-	typ = strings.ToUpper(typ)
-	switch {
-	case !ok:
-		fail("not a valid name")
-	case !slices.Contains(route53Types, typ):
-		fail("not a record type")
-	case ttl < 0 || ttl > 2147483647:
-		fail("TTL %d out of range", ttl)
+	n, typ, problem := recordArgs(name, typ, ttl)
+	if problem != "" {
+		fail("%s", problem)
 	}
 	var sets []*rrset
 	for id, w := range weights {
@@ -142,6 +136,22 @@ func (s *Server) SetWeightedRecords(zoneID, name, typ string, ttl int64, weights
 	z.sort()
 }
 
+// recordArgs checks a record's name, type and TTL as Route53 does, and
+// returns the name and type as Route53 keeps them, or what is wrong.
+func recordArgs(name, typ string, ttl int64) (string, string, string) {
+	n, ok := route53Name(name)
+	typ = strings.ToUpper(typ)
+	switch {
+	case !ok:
+		return "", "", "not a valid name"
+	case !slices.Contains(route53Types, typ):
+		return "", "", "not a record type"
+	case ttl < 0 || ttl > 2147483647:
+		return "", "", fmt.Sprintf("TTL %d out of range", ttl)
+	}
+	return n, typ, ""
+}
+
 // SetRecord sets the simple (not weighted) record of name and type typ in
 // the zone to values; no values removes it. It panics as
 // SetWeightedRecords does.
@@ -149,15 +159,9 @@ func (s *Server) SetRecord(zoneID, name, typ string, ttl int64, values ...string
 	fail := func(format string, args ...any) {
 		panic(fmt.Sprintf("awsemu: SetRecord(%q, %q, %q): ", zoneID, name, typ) + fmt.Sprintf(format, args...))
 	}
-	n, ok := route53Name(name)
-	typ = strings.ToUpper(typ)
-	switch {
-	case !ok:
-		fail("not a valid name")
-	case !slices.Contains(route53Types, typ):
-		fail("not a record type")
-	case ttl < 0 || ttl > 2147483647:
-		fail("TTL %d out of range", ttl)
+	n, typ, problem := recordArgs(name, typ, ttl)
+	if problem != "" {
+		fail("%s", problem)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
