@@ -42,11 +42,10 @@ func newHarnessWith(t testing.TB, configure func(*config.Config)) *harness {
 	return newHarnessOpts(t, sandbox.Options{Configure: configure})
 }
 
-// newHarnessOpts starts the bot with sandbox options (Redis, key prefix and
-// logs are the harness's own).
+// newHarnessOpts starts the bot with sandbox options (key prefix and logs
+// are the harness's own).
 func newHarnessOpts(t testing.TB, o sandbox.Options) *harness {
 	t.Helper()
-	o.RedisURL = ""
 	return &harness{sandboxtest.New(t, o)}
 }
 

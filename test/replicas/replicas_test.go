@@ -36,18 +36,8 @@ func TestThreeReplicasEveryEffectOnce(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	ctx := context.Background()
-	redisAddr := redistest.Shared().Addr
-	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.FlushAll(ctx).Err(); err != nil { // serve's keys have no per-test prefix
-		t.Fatal(err)
-	}
+	rdb, redisAddr, sb := serveWorld(t)
 	store := redisstore.New(rdb, "mb") // serve's key prefix
-	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: "redis://" + redisAddr, KeyPrefix: "emulators-only"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
 	bin := serveproc.Build(t)
 	rs := []*serveproc.Replica{
 		serveproc.Start(t, bin, "r0", sb, "", redisAddr),
@@ -227,17 +217,7 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	ctx := context.Background()
-	redisAddr := redistest.Shared().Addr
-	rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.FlushAll(ctx).Err(); err != nil { // serve's keys have no per-test prefix
-		t.Fatal(err)
-	}
-	sb, err := sandbox.New(ctx, sandbox.Options{RedisURL: "redis://" + redisAddr, KeyPrefix: "emulators-only"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
+	rdb, redisAddr, sb := serveWorld(t)
 	r := serveproc.Start(t, serveproc.Build(t), "r0", sb, "", redisAddr)
 	sb.GitHub().SetLatency(300 * time.Millisecond) // the start takes a few seconds
 	sb.Slack().SetBotURLs(r.URL+"/slack/commands", r.URL+"/slack/interactions")
@@ -267,4 +247,23 @@ func TestSIGTERMDrains(t *testing.T) {
 	if p, err := rdb.XPending(ctx, stream, "workers").Result(); err != nil || p.Count != 0 {
 		t.Errorf("left unacknowledged: %+v %v", p, err)
 	}
+}
+
+// serveWorld is the package's redis-server, emptied (serve's keys have no
+// per-test prefix), with a client on it, and the sandbox's emulators for
+// serve processes to talk to (the sandbox's own bot keeps its keys apart).
+func serveWorld(t *testing.T) (rdb *goredis.Client, redisAddr string, sb *sandbox.Sandbox) {
+	t.Helper()
+	redisAddr = redistest.Shared().Addr
+	rdb = goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.New(context.Background(), sandbox.Options{RedisURL: "redis://" + redisAddr, KeyPrefix: "emulators-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return rdb, redisAddr, sb
 }
