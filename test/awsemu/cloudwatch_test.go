@@ -336,15 +336,7 @@ func TestCloudWatchSigning(t *testing.T) {
 			emu := newEmu(t)
 			emu.SetAlarm("a", "ALARM")
 			_, err := newCloudWatch(t, emu, tt.opt).DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
-			if code := apiCode(err); code != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("error %v (code %q), want code %q", err, code, tt.wantCode)
-			}
-			if tt.wantCode != "" && httpStatus(err) != http.StatusForbidden {
-				t.Errorf("status %d, want 403", httpStatus(err))
-			}
-			if got := emu.Calls()["cloudwatch.DescribeAlarms"]; got != 1 {
-				t.Errorf("%d calls, want 1: refusals are not retried", got)
-			}
+			wantRefused(t, emu, "cloudwatch.DescribeAlarms", err, tt.wantCode, http.StatusForbidden)
 		})
 	}
 }

@@ -147,3 +147,19 @@ func (rr rawRequest) do(t *testing.T, emu *Server) (status int, header http.Head
 	}
 	return resp.StatusCode, resp.Header, string(b)
 }
+
+// wantRefused checks the answer to a call signed well or badly: the error
+// code wanted ("" for none) with its HTTP status (0: not checked), and the
+// call made once, as a refusal is not retried.
+func wantRefused(t *testing.T, emu *Server, call string, err error, wantCode string, status int) {
+	t.Helper()
+	if code := apiCode(err); code != wantCode || (wantCode == "" && err != nil) {
+		t.Fatalf("error %v (code %q), want code %q", err, code, wantCode)
+	}
+	if wantCode != "" && status != 0 && httpStatus(err) != status {
+		t.Errorf("status %d, want %d", httpStatus(err), status)
+	}
+	if got := emu.Calls()[call]; got != 1 {
+		t.Errorf("%d calls, want 1: refusals are not retried", got)
+	}
+}

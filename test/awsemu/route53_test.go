@@ -321,15 +321,7 @@ func TestRoute53Signing(t *testing.T) {
 			emu := newEmu(t)
 			emu.SetHealthCheck("hc-1", true)
 			_, err := newRoute53(t, emu, tt.opt).GetHealthCheckStatus(context.Background(), &route53.GetHealthCheckStatusInput{HealthCheckId: aws.String("hc-1")})
-			if code := apiCode(err); code != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("error %v (code %q), want code %q", err, code, tt.wantCode)
-			}
-			if tt.wantCode != "" && httpStatus(err) != http.StatusForbidden {
-				t.Errorf("status %d, want 403", httpStatus(err))
-			}
-			if got := emu.Calls()["route53.GetHealthCheckStatus"]; got != 1 {
-				t.Errorf("%d calls, want 1: refusals are not retried", got)
-			}
+			wantRefused(t, emu, "route53.GetHealthCheckStatus", err, tt.wantCode, http.StatusForbidden)
 		})
 	}
 }

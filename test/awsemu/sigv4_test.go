@@ -119,12 +119,7 @@ func TestSDKSigning(t *testing.T) {
 			emu := newEmu(t)
 			emu.AddCertificate(Certificate{ARN: testARN, DomainName: "www.example.com", NotAfter: notAfter})
 			_, err := newACM(t, emu, tt.opt).DescribeCertificate(context.Background(), &acm.DescribeCertificateInput{CertificateArn: aws.String(testARN)})
-			if code := apiCode(err); code != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("error %v (code %q), want code %q", err, code, tt.wantCode)
-			}
-			if got := emu.Calls()["acm.DescribeCertificate"]; got != 1 {
-				t.Errorf("%d calls, want 1: refusals are not retried", got)
-			}
+			wantRefused(t, emu, "acm.DescribeCertificate", err, tt.wantCode, 0)
 		})
 	}
 }
