@@ -281,19 +281,22 @@ func TestFiringErrors(t *testing.T) {
 	}
 }
 
+// queryRefusals are badly signed calls and how a service of the Query
+// protocol's error codes (CloudWatch, Route53) names each.
+var queryRefusals = []struct {
+	name     string
+	mod      func(*aws.Config)
+	wantCode string
+}{
+	{name: "wrong secret", mod: func(c *aws.Config) { c.SecretAccessKey = "guess" }, wantCode: "SignatureDoesNotMatch"},
+	{name: "unknown access key", mod: func(c *aws.Config) { c.AccessKeyID = "AKIAOTHER" }, wantCode: "InvalidClientTokenId"},
+	{name: "another region", mod: func(c *aws.Config) { c.Region = "eu-west-1" }, wantCode: "SignatureDoesNotMatch"},
+}
+
 // TestCloudWatchRefused: CloudWatch names signature refusals as the Query
 // protocol does.
 func TestCloudWatchRefused(t *testing.T) {
-	tests := []struct {
-		name     string
-		mod      func(*aws.Config)
-		wantCode string
-	}{
-		{name: "wrong secret", mod: func(c *aws.Config) { c.SecretAccessKey = "guess" }, wantCode: "SignatureDoesNotMatch"},
-		{name: "unknown access key", mod: func(c *aws.Config) { c.AccessKeyID = "AKIAOTHER" }, wantCode: "InvalidClientTokenId"},
-		{name: "another region", mod: func(c *aws.Config) { c.Region = "eu-west-1" }, wantCode: "SignatureDoesNotMatch"},
-	}
-	for _, tt := range tests {
+	for _, tt := range queryRefusals {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			emu := newEmu(t)

@@ -253,16 +253,7 @@ func TestRoute53Retries(t *testing.T) {
 // TestRoute53Refused: Route53 names signature refusals as the Query
 // protocol does.
 func TestRoute53Refused(t *testing.T) {
-	tests := []struct {
-		name     string
-		mod      func(*aws.Config)
-		wantCode string
-	}{
-		{name: "wrong secret", mod: func(c *aws.Config) { c.SecretAccessKey = "guess" }, wantCode: "SignatureDoesNotMatch"},
-		{name: "unknown access key", mod: func(c *aws.Config) { c.AccessKeyID = "AKIAOTHER" }, wantCode: "InvalidClientTokenId"},
-		{name: "another region", mod: func(c *aws.Config) { c.Region = "eu-west-1" }, wantCode: "SignatureDoesNotMatch"},
-	}
-	for _, tt := range tests {
+	for _, tt := range queryRefusals {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			emu := newZone(t)
