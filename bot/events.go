@@ -73,13 +73,8 @@ func (e *Engine) prClosed(ctx context.Context, log *slog.Logger, m *Migration, e
 			note += " No change approver had approved it."
 		}
 		// With health summaries, the ticket closes once the service is
-		// seen healthy after the merge; and a migration whose last step
-		// merged completes with its summary, so that the removal of the
-		// old side is measured too.
+		// seen healthy after the merge.
 		_, env, _ := e.cfg.Lookup(key.Service)
-		if m.Status == StatusCompleted && c.Kind == KindStep && healthOn(env) {
-			m.Status = StatusActive
-		}
 		if healthOn(env) && measured(m, c) {
 			e.wantTicket(ctx, m, c, TicketImplemented, note)
 			e.scheduleHealth(ctx, m, &m.History[len(m.History)-1])
@@ -123,13 +118,25 @@ func (e *Engine) applyMerged(m *Migration, c *Change, now time.Time) {
 	}
 	if s, ok := m.Step(c.Step); ok && s.Kind != config.StepWeights {
 		s.Status, s.DoneBy, s.DoneAt = StepDone, c.ClosedBy, now
-		if s.Kind == config.StepDecommission {
-			m.Status = StatusCompleted
-		}
 	}
-	if _, more := m.Current(); !more {
+	// With health summaries the last merge is measured too, and its
+	// summary completes the migration (recordHealth).
+	if _, env, _ := e.cfg.Lookup(m.Key.Service); lastStep(m, c) && !healthOn(env) {
 		m.Status = StatusCompleted
 	}
+}
+
+// lastStep says whether merged change c ends m's playbook: its
+// decommission, or its last step.
+func lastStep(m *Migration, c *Change) bool {
+	if c.Kind != KindStep {
+		return false
+	}
+	if s, ok := m.Step(c.Step); ok && s.Kind == config.StepDecommission {
+		return true
+	}
+	_, more := m.Current()
+	return !more
 }
 
 // scheduleDecommission sets the reminder for when the decommission soak

@@ -231,8 +231,7 @@ func (e *Engine) recordHealth(ctx context.Context, m *Migration, c *Change, env 
 	}
 	// The last step's summary completes the migration: there is no old
 	// side left to roll back to.
-	_, more := m.Current()
-	completes := m.Status == StatusActive && !more && m.Open == nil
+	completes := m.Status == StatusActive && m.Open == nil && lastStep(m, c)
 	if completes {
 		m.Status = StatusCompleted
 	}
