@@ -2,9 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -112,9 +109,7 @@ func TestGitHubEventsBecomeJobs(t *testing.T) {
 			h := &GitHubWebhooks{Secret: secret, Queue: q, Log: slog.New(slog.DiscardHandler)}
 			body := payload(t, tc.file, tc.edit)
 			req := httptest.NewRequest(http.MethodPost, "/github/webhooks", strings.NewReader(string(body)))
-			mac := hmac.New(sha256.New, []byte(secret))
-			mac.Write(body)
-			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+			req.Header.Set("X-Hub-Signature-256", hubSignature(secret, string(body)))
 			req.Header.Set("X-GitHub-Event", tc.event)
 			req.Header.Set("X-GitHub-Delivery", "d-1")
 			req.Header.Set("Content-Type", "application/json")
