@@ -230,12 +230,15 @@ func (e *Engine) archivedMigration(ctx context.Context, key ServiceKey, id strin
 // prCheckEvery is how often an open change's PR is looked at on GitHub.
 const prCheckEvery = 15 * time.Minute
 
-// schedulePRCheck sets the next look at an open change's PR.
+// schedulePRCheck sets the next look at an open change's PR, in place of
+// any other: the change keeps when it is due, and the caller saves it.
 func (e *Engine) schedulePRCheck(ctx context.Context, m *Migration, c *Change) {
 	t := Timer{Kind: TimerPRCheck, Key: m.Key, Migration: m.ID, Due: e.clock.Now().UTC().Add(prCheckEvery), Repo: c.Repo, Number: c.Number}
 	if err := e.sched.Schedule(ctx, t); err != nil {
 		e.log.ErrorContext(ctx, "could not schedule the PR check", "migration", m.ID, "pr", c.Number, "err", err)
+		return
 	}
+	c.PRCheckAt = t.Due
 }
 
 // prCheckDue looks at an open change's PR on GitHub: a webhook is lost
@@ -245,19 +248,17 @@ func (e *Engine) schedulePRCheck(ctx context.Context, m *Migration, c *Change) {
 // one the bot has moved on from is left.
 func (e *Engine) prCheckDue(ctx context.Context, m *Migration, t Timer) error {
 	c := m.Open
-	if c == nil || c.State != ChangeOpen || c.Repo != t.Repo || c.Number != t.Number {
-		return nil
+	if c == nil || c.State != ChangeOpen || c.Repo != t.Repo || c.Number != t.Number || !t.Due.Equal(c.PRCheckAt) {
+		return nil // moved on, or superseded (a step run again scheduled another)
 	}
 	log := e.log.With("repo", c.Repo, "pr", c.Number, "migration", m.ID)
 	st, err := e.repos.PRState(ctx, c.Repo, c.Number)
-	if err != nil {
-		log.WarnContext(ctx, "could not look at the open PR; looking again later", "err", err)
+	if err != nil || st.Open {
+		if err != nil {
+			log.WarnContext(ctx, "could not look at the open PR; looking again later", "err", err)
+		}
 		e.schedulePRCheck(ctx, m, c)
-		return nil
-	}
-	if st.Open {
-		e.schedulePRCheck(ctx, m, c)
-		return nil
+		return e.save(ctx, m)
 	}
 	by := st.MergedBy
 	if by == "" {

@@ -159,6 +159,9 @@ type Change struct {
 	AutoMerge string `json:"auto_merge,omitempty"`
 	// MergeCheckAt is when the next auto-merge check is due, if one is.
 	MergeCheckAt time.Time `json:"merge_check_at,omitzero"`
+	// PRCheckAt is when the PR is next looked at on GitHub (prCheckDue);
+	// a timer due at another time was superseded.
+	PRCheckAt time.Time `json:"pr_check_at,omitzero"`
 	// AppliedAt is when the merged change was seen live, and ApplyNote
 	// how; Health is its health summary.
 	AppliedAt time.Time      `json:"applied_at,omitzero"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/migratebot/migratebot/bot"
 	"github.com/migratebot/migratebot/bot/weightfile"
@@ -323,5 +324,45 @@ func TestLostPRWebhooksAreFound(t *testing.T) {
 				t.Errorf("the late webhook changed the migration: version %d, was %d", again.Version, m.Version)
 			}
 		})
+	}
+}
+
+// TestOnePRCheckPerOpenPR: an open PR is looked at on one timer. A second
+// timer for it (a step run again after a crash schedules another) is
+// superseded: it does nothing, and the PR keeps one timer.
+func TestOnePRCheckPerOpenPR(t *testing.T) {
+	h := newHarness(t)
+	h.Do("as alice", "/migrate start search", "/migrate next")
+	ctx := context.Background()
+	prChecks := func() []bot.Timer {
+		t.Helper()
+		timers, err := h.SB.App().Queue.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []bot.Timer
+		for _, tm := range timers {
+			if tm.Kind == bot.TimerPRCheck {
+				out = append(out, tm)
+			}
+		}
+		return out
+	}
+	if got := prChecks(); len(got) != 1 || !got[0].Due.Equal(h.migration().Open.PRCheckAt) {
+		t.Fatalf("after the PR opened: PR checks %+v, the change's %s; want one, its own", got, h.migration().Open.PRCheckAt)
+	}
+	stray := prChecks()[0]
+	stray.Due = h.SB.Clock().Now().UTC().Add(5 * time.Minute)
+	if err := h.SB.App().Queue.Schedule(ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+	version := h.migration().Version
+	h.Do("clock +6m")
+	if m := h.migration(); m.Version != version || len(prChecks()) != 1 {
+		t.Errorf("the superseded check ran: version %d (was %d), %d PR checks", m.Version, version, len(prChecks()))
+	}
+	h.Do("clock +10m") // the change's own check: the PR is open, looked at again later
+	if got := prChecks(); len(got) != 1 || !got[0].Due.Equal(h.migration().Open.PRCheckAt) {
+		t.Errorf("after its check: PR checks %+v, the change's %s; want one, its own", got, h.migration().Open.PRCheckAt)
 	}
 }
